@@ -1,0 +1,47 @@
+//! What to serve: the catalog part of the configuration (validated by the
+//! Python face; see docs/native-contract.md).
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+fn public() -> String {
+    "public".into()
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CatalogConfig {
+    #[serde(default)]
+    pub paths: Vec<PathEntry>,
+    #[serde(default)]
+    pub tables: Vec<TableEntry>,
+    #[serde(default)]
+    pub vep_caches: Vec<VepCacheEntry>,
+}
+
+/// A directory (scanned recursively) or a file to serve.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PathEntry {
+    pub path: PathBuf,
+    #[serde(default = "public")]
+    pub schema: String,
+}
+
+/// One table with explicit options.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TableEntry {
+    pub name: String,
+    pub path: PathBuf,
+    #[serde(default = "public")]
+    pub schema: String,
+    #[serde(default)]
+    pub reference: Option<PathBuf>,
+    #[serde(default)]
+    pub zero_based: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct VepCacheEntry {
+    pub name: String,
+    pub path: PathBuf,
+}

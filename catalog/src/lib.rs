@@ -1,0 +1,14 @@
+//! genoflight-catalog: genomic files as DataFusion tables, and the catalog
+//! that finds, names and registers them.
+
+mod bgzf_split;
+pub mod config;
+pub mod coords;
+pub mod naming;
+pub mod region;
+pub mod registry;
+pub mod sandbox;
+pub mod vcf;
+
+pub use config::CatalogConfig;
+pub use registry::{CATALOG, CatalogReport, TableInfo, build_catalog};

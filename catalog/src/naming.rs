@@ -1,0 +1,77 @@
+//! Which files are tables, and what they are called (a user-facing contract).
+
+use std::path::Path;
+
+/// A file format genoflight serves as a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Vcf,
+    Parquet,
+    Csv,
+    Tsv,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Vcf => "vcf",
+            Format::Parquet => "parquet",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+        }
+    }
+}
+
+/// Suffixes, longest first, so `.vcf.gz` wins over `.gz`.
+const SUFFIXES: &[(&str, Format)] = &[
+    (".vcf.gz", Format::Vcf),
+    (".vcf.bgz", Format::Vcf),
+    (".vcf", Format::Vcf),
+    (".parquet", Format::Parquet),
+    (".csv", Format::Csv),
+    (".tsv", Format::Tsv),
+];
+
+/// Index and companion files: used by their data file, never tables.
+const COMPANIONS: &[&str] = &[".tbi", ".csi", ".bai", ".crai", ".fai", ".gzi"];
+
+/// The format of `path` and the file name with that format's suffix removed.
+pub fn classify(path: &Path) -> Option<(Format, String)> {
+    let name = path.file_name()?.to_str()?;
+    let lower = name.to_ascii_lowercase();
+    if COMPANIONS.iter().any(|c| lower.ends_with(c)) {
+        return None;
+    }
+    SUFFIXES.iter().find_map(|(suffix, format)| {
+        let stem = &name[..name.len().checked_sub(suffix.len())?];
+        (lower.ends_with(suffix) && !stem.is_empty()).then(|| (*format, stem.to_string()))
+    })
+}
+
+/// `[A-Za-z0-9_]` only; anything else becomes `_` (`ce#5` -> `ce_5`).
+pub fn sanitize(stem: &str) -> String {
+    stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+}
+
+/// The suffix `classify` stripped, as a name part: `x.vcf.gz` -> `vcf_gz`.
+pub fn suffix_tag(path: &Path, stem: &str) -> String {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    sanitize(name[stem.len()..].trim_start_matches('.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_contract() {
+        let c = |p: &str| classify(Path::new(p)).map(|(f, s)| (f, sanitize(&s)));
+        assert_eq!(c("/d/22.vcf.gz"), Some((Format::Vcf, "22".into())));
+        assert_eq!(c("/d/x.VCF"), Some((Format::Vcf, "x".into())));
+        assert_eq!(c("/d/ce#5.vcf"), Some((Format::Vcf, "ce_5".into())));
+        assert_eq!(c("/d/22.vcf.gz.tbi"), None);
+        assert_eq!(c("/d/notes.txt"), None);
+        assert_eq!(c("/d/.vcf"), None);
+        assert_eq!(suffix_tag(Path::new("/d/x.vcf.gz"), "x"), "vcf_gz");
+    }
+}

@@ -1,0 +1,272 @@
+//! Builds the `genoflight` catalog from the configuration: finds files,
+//! names tables (resolving collisions), and registers a provider for each.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::datatypes::{Schema, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::{MemoryCatalogProvider, MemorySchemaProvider, Session};
+use datafusion::catalog::{CatalogProvider, SchemaProvider};
+use datafusion::common::{DataFusionError, Result, TableReference};
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
+use serde::Serialize;
+
+use crate::config::CatalogConfig;
+use crate::naming::{Format, classify, sanitize, suffix_tag};
+use crate::sandbox::DataRoots;
+use crate::vcf::open_vcf;
+
+pub const CATALOG: &str = "genoflight";
+
+/// A served table, for listings (`genoflight tables`, the admin API).
+#[derive(Debug, Clone, Serialize)]
+pub struct TableInfo {
+    pub catalog: String,
+    pub schema: String,
+    pub name: String,
+    pub path: PathBuf,
+    pub format: String,
+}
+
+/// What building the catalog registered, and what it had to skip or rename.
+#[derive(Debug, Default)]
+pub struct CatalogReport {
+    pub tables: Vec<TableInfo>,
+    pub warnings: Vec<String>,
+    pub roots: DataRoots,
+}
+
+struct Candidate {
+    schema: String,
+    name: String,
+    path: PathBuf,
+    format: Format,
+    stem: String,
+    explicit: bool,
+    zero_based: bool,
+}
+
+impl Candidate {
+    fn has_index(&self) -> bool {
+        ["tbi", "csi"].iter().any(|e| PathBuf::from(format!("{}.{e}", self.path.display())).exists())
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, warnings: &mut Vec<String>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            warnings.push(format!("{}: cannot list directory: {e}", dir.display()));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, out, warnings);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn discover(config: &CatalogConfig, roots: &DataRoots, warnings: &mut Vec<String>) -> Vec<Candidate> {
+    let mut candidates = Vec::new();
+    let explicit: HashSet<PathBuf> = config.tables.iter().filter_map(|t| t.path.canonicalize().ok()).collect();
+    for entry in &config.paths {
+        if !entry.path.exists() {
+            warnings.push(format!("{}: no such file or directory", entry.path.display()));
+            continue;
+        }
+        let mut files = Vec::new();
+        if entry.path.is_dir() {
+            walk(&entry.path, &mut files, warnings);
+        } else {
+            files.push(entry.path.clone());
+        }
+        for path in files {
+            let Some((format, stem)) = classify(&path) else { continue };
+            let Ok(canonical) = roots.resolve(&path) else {
+                warnings.push(format!("{}: links outside the served directories; skipped", path.display()));
+                continue;
+            };
+            if explicit.contains(&canonical) {
+                continue;
+            }
+            candidates.push(Candidate {
+                schema: entry.schema.clone(),
+                name: sanitize(&stem),
+                path,
+                format,
+                stem,
+                explicit: false,
+                zero_based: false,
+            });
+        }
+    }
+    for t in &config.tables {
+        let Some((format, stem)) = classify(&t.path) else {
+            warnings.push(format!("table {}: {}: not a recognised genomic file", t.name, t.path.display()));
+            continue;
+        };
+        candidates.push(Candidate {
+            schema: t.schema.clone(),
+            name: t.name.clone(),
+            path: t.path.clone(),
+            format,
+            stem,
+            explicit: true,
+            zero_based: t.zero_based,
+        });
+    }
+    candidates
+}
+
+/// Gives every candidate a unique name in its schema: explicit names first,
+/// then indexed files, then by path; the others get their suffix appended.
+fn assign_names(candidates: &mut [Candidate], warnings: &mut Vec<String>) {
+    candidates.sort_by(|a, b| {
+        (&a.schema, &a.name, !a.explicit, !a.has_index(), &a.path)
+            .cmp(&(&b.schema, &b.name, !b.explicit, !b.has_index(), &b.path))
+    });
+    let mut taken: HashSet<(String, String)> = HashSet::new();
+    for c in candidates.iter_mut() {
+        let wanted = c.name.clone();
+        if taken.contains(&(c.schema.clone(), wanted.clone())) {
+            let base = format!("{wanted}_{}", suffix_tag(&c.path, &c.stem));
+            let mut name = base.clone();
+            let mut n = 2;
+            while taken.contains(&(c.schema.clone(), name.clone())) {
+                name = format!("{base}_{n}");
+                n += 1;
+            }
+            warnings.push(format!(
+                "{}: table name {}.{wanted} is taken; serving it as {}.{name}",
+                c.path.display(),
+                c.schema,
+                name
+            ));
+            c.name = name;
+        }
+        taken.insert((c.schema.clone(), c.name.clone()));
+    }
+}
+
+/// A file that could not be opened: listed, and querying it returns why.
+#[derive(Debug)]
+struct UnreadableTable {
+    error: String,
+}
+
+#[async_trait]
+impl TableProvider for UnreadableTable {
+    fn schema(&self) -> SchemaRef {
+        Arc::new(Schema::empty())
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        _projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Err(DataFusionError::Execution(self.error.clone()))
+    }
+}
+
+/// Registers every configured table in catalog `genoflight` of `ctx`.
+pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Result<CatalogReport> {
+    let roots = DataRoots::new(
+        config.paths.iter().map(|p| p.path.clone()).chain(config.tables.iter().map(|t| t.path.clone())),
+    );
+    let mut report = CatalogReport { roots, ..Default::default() };
+    let mut candidates = discover(config, &report.roots, &mut report.warnings);
+    assign_names(&mut candidates, &mut report.warnings);
+
+    let catalog = Arc::new(MemoryCatalogProvider::new());
+    let schema_names: BTreeMap<&str, ()> = candidates
+        .iter()
+        .map(|c| (c.schema.as_str(), ()))
+        .chain([("public", ())])
+        .collect();
+    for schema in schema_names.keys() {
+        catalog.register_schema(schema, Arc::new(MemorySchemaProvider::new()))?;
+    }
+    ctx.register_catalog(CATALOG, catalog.clone());
+
+    let mut taken: HashSet<(String, String)> =
+        candidates.iter().map(|c| (c.schema.clone(), c.name.clone())).collect();
+    for c in &candidates {
+        let schema = catalog.schema(&c.schema).expect("registered above");
+        let info = |name: &str, format: &str| TableInfo {
+            catalog: CATALOG.into(),
+            schema: c.schema.clone(),
+            name: name.to_string(),
+            path: c.path.clone(),
+            format: format.into(),
+        };
+        match c.format {
+            Format::Vcf => match open_vcf(&c.path, c.zero_based) {
+                Ok((variants, genotypes)) => {
+                    schema.register_table(c.name.clone(), Arc::new(variants))?;
+                    report.tables.push(info(&c.name, "vcf"));
+                    if let Some(genotypes) = genotypes {
+                        let mut name = format!("{}_genotypes", c.name);
+                        while taken.contains(&(c.schema.clone(), name.clone())) {
+                            name.push('_');
+                        }
+                        taken.insert((c.schema.clone(), name.clone()));
+                        schema.register_table(name.clone(), Arc::new(genotypes))?;
+                        report.tables.push(info(&name, "vcf_genotypes"));
+                    }
+                }
+                Err(e) => {
+                    let error = e.strip_backtrace();
+                    report.warnings.push(format!("{error} (table {}.{} will report this)", c.schema, c.name));
+                    schema.register_table(c.name.clone(), Arc::new(UnreadableTable { error }))?;
+                    report.tables.push(info(&c.name, "vcf"));
+                }
+            },
+            Format::Parquet | Format::Csv | Format::Tsv => {
+                let table = TableReference::full(CATALOG, c.schema.as_str(), c.name.as_str());
+                let path = c.path.to_string_lossy();
+                let registered = match c.format {
+                    Format::Parquet => ctx.register_parquet(table, path.as_ref(), ParquetReadOptions::default()).await,
+                    Format::Csv => ctx.register_csv(table, path.as_ref(), CsvReadOptions::new().has_header(true)).await,
+                    _ => {
+                        let options = CsvReadOptions::new().has_header(true).delimiter(b'\t').file_extension(".tsv");
+                        ctx.register_csv(table, path.as_ref(), options).await
+                    }
+                };
+                match registered {
+                    Ok(()) => report.tables.push(info(&c.name, c.format.as_str())),
+                    Err(e) => {
+                        let error = format!("{}: {}", c.path.display(), e.strip_backtrace());
+                        report.warnings.push(format!("{error} (table {}.{} will report this)", c.schema, c.name));
+                        schema.register_table(c.name.clone(), Arc::new(UnreadableTable { error }))?;
+                        report.tables.push(info(&c.name, c.format.as_str()));
+                    }
+                }
+            }
+        }
+    }
+    for w in &report.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(report)
+}

@@ -1,0 +1,618 @@
+//! The Flight SQL service: every command of the protocol a client uses,
+//! mapped onto the engine. Statement tickets carry the SQL itself, so any
+//! endpoint can be fetched any number of times and nothing leaks.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow_flight::decode::FlightRecordBatchStream;
+use arrow_flight::encode::FlightDataEncoderBuilder;
+use arrow_flight::error::FlightError;
+use arrow_flight::flight_service_server::FlightService;
+use arrow_flight::sql::metadata::{SqlInfoData, XdbcTypeInfoData};
+use arrow_flight::sql::server::{FlightSqlService, PeekableFlightDataStream};
+use arrow_flight::sql::{
+    ActionCancelQueryRequest, ActionCancelQueryResult, ActionClosePreparedStatementRequest,
+    ActionCreatePreparedStatementRequest, ActionCreatePreparedStatementResult, CommandGetCatalogs,
+    CommandGetCrossReference, CommandGetDbSchemas, CommandGetExportedKeys, CommandGetImportedKeys,
+    CommandGetPrimaryKeys, CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables, CommandGetXdbcTypeInfo,
+    CommandPreparedStatementQuery, CommandPreparedStatementUpdate, CommandStatementIngest, CommandStatementQuery,
+    CommandStatementUpdate, DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, TicketStatementQuery,
+};
+use arrow_flight::{
+    Action, CancelFlightInfoRequest, CancelFlightInfoResult, CancelStatus, FlightDescriptor, FlightEndpoint,
+    FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage, SchemaAsIpc, Ticket,
+};
+use arrow::ipc::writer::IpcWriteOptions;
+use bytes::Bytes;
+use datafusion::common::{DataFusionError, ParamValues, ScalarValue};
+use datafusion::logical_expr::LogicalPlan;
+use futures::future::{AbortHandle, Abortable};
+use futures::{Stream, StreamExt, TryStreamExt, stream};
+use genoflight_catalog::CATALOG;
+use prost::Message;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::engine::Engine;
+use crate::metadata;
+
+type DoGetStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send + 'static>>;
+type DoActionStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::Result, Status>> + Send + 'static>>;
+
+/// Maps an engine error to the gRPC status a client sees; the message is
+/// DataFusion's, which names the table, column, file or line at fault.
+pub fn status(e: DataFusionError) -> Status {
+    let message = e.strip_backtrace();
+    match e.find_root() {
+        DataFusionError::SQL(..) | DataFusionError::Plan(_) | DataFusionError::SchemaError(..) => {
+            Status::invalid_argument(message)
+        }
+        DataFusionError::NotImplemented(_) => Status::unimplemented(message),
+        DataFusionError::ResourcesExhausted(_) => Status::resource_exhausted(message),
+        _ => Status::internal(message),
+    }
+}
+
+/// A prepared statement: its plan, with placeholders, and the bound values.
+struct Prepared {
+    plan: LogicalPlan,
+    parameters: Vec<(String, Option<DataType>)>,
+    bound: Option<Vec<ScalarValue>>,
+}
+
+impl Prepared {
+    fn bound_plan(&self) -> Result<LogicalPlan, Status> {
+        if self.parameters.is_empty() {
+            return Ok(self.plan.clone());
+        }
+        let values = self.bound.clone().ok_or_else(|| {
+            Status::invalid_argument(format!(
+                "the prepared statement has {} parameter(s) but none were bound",
+                self.parameters.len()
+            ))
+        })?;
+        self.plan.clone().with_param_values(ParamValues::List(values.into_iter().map(Into::into).collect())).map_err(status)
+    }
+}
+
+#[derive(Default)]
+struct Running {
+    next_id: AtomicU64,
+    /// Ticket bytes -> the DoGet streams serving it.
+    by_ticket: std::sync::Mutex<HashMap<Bytes, Vec<(u64, AbortHandle)>>>,
+}
+
+/// Removes a finished (or dropped) DoGet from `Running`.
+struct RunningGuard {
+    running: Arc<Running>,
+    ticket: Bytes,
+    id: u64,
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        let mut map = self.running.by_ticket.lock().unwrap();
+        if let Some(v) = map.get_mut(&self.ticket) {
+            v.retain(|(id, _)| *id != self.id);
+            if v.is_empty() {
+                map.remove(&self.ticket);
+            }
+        }
+    }
+}
+
+pub struct GenoflightService {
+    engine: Arc<Engine>,
+    sql_info: SqlInfoData,
+    xdbc: XdbcTypeInfoData,
+    prepared: std::sync::Mutex<HashMap<Bytes, Prepared>>,
+    running: Arc<Running>,
+}
+
+fn ipc_schema(schema: &Schema) -> Result<Bytes, Status> {
+    let IpcMessage(bytes) = SchemaAsIpc::new(schema, &IpcWriteOptions::default())
+        .try_into()
+        .map_err(|e: arrow::error::ArrowError| Status::internal(format!("cannot encode schema: {e}")))?;
+    Ok(bytes)
+}
+
+fn flight_info(schema: &Schema, ticket: Vec<u8>, descriptor: FlightDescriptor) -> Result<Response<FlightInfo>, Status> {
+    let info = FlightInfo::new()
+        .try_with_schema(schema)
+        .map_err(|e| Status::internal(format!("cannot encode schema: {e}")))?
+        .with_endpoint(FlightEndpoint::new().with_ticket(Ticket::new(ticket)))
+        .with_descriptor(descriptor);
+    Ok(Response::new(info))
+}
+
+/// One metadata batch as a DoGet stream.
+fn batch_stream(schema: SchemaRef, batch: Result<RecordBatch, arrow::error::ArrowError>) -> Response<DoGetStream> {
+    let batches = stream::once(async move { batch.map_err(FlightError::Arrow) });
+    let flight = FlightDataEncoderBuilder::new().with_schema(schema).build(batches).map_err(Status::from);
+    Response::new(Box::pin(flight))
+}
+
+impl GenoflightService {
+    pub fn new(engine: Arc<Engine>) -> GenoflightService {
+        GenoflightService {
+            engine,
+            sql_info: metadata::sql_info(),
+            xdbc: metadata::xdbc_type_info(),
+            prepared: Default::default(),
+            running: Default::default(),
+        }
+    }
+
+    /// Executes `plan`, registered under `ticket` so it can be cancelled.
+    async fn stream_plan(&self, plan: LogicalPlan, ticket: Bytes) -> Result<Response<DoGetStream>, Status> {
+        let schema = self.engine.output_schema(&plan);
+        let batches = self.engine.execute(plan).await.map_err(status)?;
+        let (abort, registration) = AbortHandle::new_pair();
+        let id = self.running.next_id.fetch_add(1, Ordering::Relaxed);
+        self.running.by_ticket.lock().unwrap().entry(ticket.clone()).or_default().push((id, abort.clone()));
+        let guard = RunningGuard { running: self.running.clone(), ticket, id };
+        let batches = Abortable::new(batches, registration)
+            .map(|b| b.map_err(|e| FlightError::Tonic(Box::new(status(e)))))
+            .chain(stream::once(async move {
+                abort.is_aborted().then(|| Err(FlightError::Tonic(Box::new(Status::cancelled("query cancelled")))))
+            }).filter_map(|x| async move { x }))
+            .map(move |b| {
+                let _keep_registered = &guard;
+                b
+            });
+        let flight = FlightDataEncoderBuilder::new().with_schema(schema).build(batches).map_err(Status::from);
+        Ok(Response::new(Box::pin(flight)))
+    }
+
+    fn cancel_tickets<'a>(&self, tickets: impl Iterator<Item = &'a Bytes>) -> bool {
+        let map = self.running.by_ticket.lock().unwrap();
+        let mut any = false;
+        for t in tickets {
+            for (_, handle) in map.get(t).into_iter().flatten() {
+                handle.abort();
+                any = true;
+            }
+        }
+        any
+    }
+
+    async fn tables_batch(&self, query: CommandGetTables) -> Result<(SchemaRef, Result<RecordBatch, arrow::error::ArrowError>), Status> {
+        let include_schema = query.include_schema;
+        let mut builder = query.into_builder();
+        let ctx = self.engine.context();
+        if let Some(catalog) = ctx.catalog(CATALOG) {
+            let mut schemas = catalog.schema_names();
+            schemas.sort();
+            for schema_name in schemas {
+                let Some(schema) = catalog.schema(&schema_name) else { continue };
+                let mut names = schema.table_names();
+                names.sort();
+                for name in names {
+                    let Ok(Some(table)) = schema.table(&name).await else { continue };
+                    let kind = match table.table_type() {
+                        datafusion::datasource::TableType::View => "VIEW",
+                        datafusion::datasource::TableType::Temporary => "LOCAL TEMPORARY",
+                        datafusion::datasource::TableType::Base => "TABLE",
+                    };
+                    let table_schema = if include_schema {
+                        crate::wire::wire_schema(&table.schema())
+                    } else {
+                        Arc::new(Schema::empty())
+                    };
+                    builder.append(CATALOG, &schema_name, &name, kind, &table_schema).map_err(|e| Status::internal(e.to_string()))?;
+                }
+            }
+        }
+        Ok((builder.schema(), builder.build()))
+    }
+}
+
+fn empty_keys(schema: SchemaRef) -> Response<DoGetStream> {
+    let batch = RecordBatch::new_empty(schema.clone());
+    batch_stream(schema, Ok(batch))
+}
+
+/// The first row of the bound parameter batches, cast to the planned types.
+fn parameter_values(batches: &[RecordBatch], parameters: &[(String, Option<DataType>)]) -> Result<Vec<ScalarValue>, Status> {
+    let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
+        return Err(Status::invalid_argument("no parameter values were sent"));
+    };
+    if batch.num_columns() != parameters.len() {
+        return Err(Status::invalid_argument(format!(
+            "the statement has {} parameter(s) but {} value(s) were bound",
+            parameters.len(),
+            batch.num_columns()
+        )));
+    }
+    batch
+        .columns()
+        .iter()
+        .zip(parameters)
+        .map(|(column, (name, ty))| {
+            let value = ScalarValue::try_from_array(column, 0).map_err(status)?;
+            match ty {
+                Some(ty) if value.data_type() != *ty => value
+                    .cast_to(ty)
+                    .map_err(|e| Status::invalid_argument(format!("parameter {name}: {}", e.strip_backtrace()))),
+                _ => Ok(value),
+            }
+        })
+        .collect()
+}
+
+#[tonic::async_trait]
+impl FlightSqlService for GenoflightService {
+    type FlightService = GenoflightService;
+
+    async fn do_handshake(
+        &self,
+        _request: Request<Streaming<HandshakeRequest>>,
+    ) -> Result<Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>, Status> {
+        let response = HandshakeResponse { protocol_version: 0, payload: Bytes::new() };
+        Ok(Response::new(Box::pin(stream::once(async { Ok(response) }))))
+    }
+
+    async fn get_flight_info_statement(
+        &self,
+        query: CommandStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let plan = self.engine.plan(&query.query).await.map_err(status)?;
+        if !plan.get_parameter_types().map_err(status)?.is_empty() {
+            return Err(Status::invalid_argument("statements with parameters must be prepared"));
+        }
+        let ticket = TicketStatementQuery { statement_handle: query.query.into() };
+        flight_info(&self.engine.output_schema(&plan), ticket.as_any().encode_to_vec(), request.into_inner())
+    }
+
+    async fn get_flight_info_prepared_statement(
+        &self,
+        cmd: CommandPreparedStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = {
+            let prepared = self.prepared.lock().unwrap();
+            let p = prepared
+                .get(&cmd.prepared_statement_handle)
+                .ok_or_else(|| Status::not_found("unknown or closed prepared statement"))?;
+            let plan = p.bound_plan()?;
+            self.engine.output_schema(&plan)
+        };
+        flight_info(&schema, cmd.as_any().encode_to_vec(), request.into_inner())
+    }
+
+    async fn get_flight_info_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = query.clone().into_builder().schema();
+        flight_info(&schema, query.as_any().encode_to_vec(), request.into_inner())
+    }
+
+    async fn get_flight_info_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = query.clone().into_builder().schema();
+        flight_info(&schema, query.as_any().encode_to_vec(), request.into_inner())
+    }
+
+    async fn get_flight_info_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = query.clone().into_builder().schema();
+        flight_info(&schema, query.as_any().encode_to_vec(), request.into_inner())
+    }
+
+    async fn get_flight_info_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = query.clone().into_builder().schema();
+        flight_info(&schema, query.as_any().encode_to_vec(), request.into_inner())
+    }
+
+    async fn get_flight_info_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = query.clone().into_builder(&self.sql_info).schema();
+        flight_info(&schema, query.as_any().encode_to_vec(), request.into_inner())
+    }
+
+    async fn get_flight_info_primary_keys(
+        &self,
+        query: CommandGetPrimaryKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        flight_info(&metadata::primary_keys_schema(), query.as_any().encode_to_vec(), request.into_inner())
+    }
+
+    async fn get_flight_info_exported_keys(
+        &self,
+        query: CommandGetExportedKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        flight_info(&metadata::foreign_keys_schema(), query.as_any().encode_to_vec(), request.into_inner())
+    }
+
+    async fn get_flight_info_imported_keys(
+        &self,
+        query: CommandGetImportedKeys,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        flight_info(&metadata::foreign_keys_schema(), query.as_any().encode_to_vec(), request.into_inner())
+    }
+
+    async fn get_flight_info_cross_reference(
+        &self,
+        query: CommandGetCrossReference,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        flight_info(&metadata::foreign_keys_schema(), query.as_any().encode_to_vec(), request.into_inner())
+    }
+
+    async fn get_flight_info_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let schema = query.clone().into_builder(&self.xdbc).schema();
+        flight_info(&schema, query.as_any().encode_to_vec(), request.into_inner())
+    }
+
+    async fn do_get_statement(
+        &self,
+        ticket: TicketStatementQuery,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let sql = std::str::from_utf8(&ticket.statement_handle)
+            .map_err(|_| Status::invalid_argument("statement ticket is not UTF-8"))?;
+        let plan = self.engine.plan(sql).await.map_err(status)?;
+        self.stream_plan(plan, request.into_inner().ticket).await
+    }
+
+    async fn do_get_prepared_statement(
+        &self,
+        query: CommandPreparedStatementQuery,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let plan = {
+            let prepared = self.prepared.lock().unwrap();
+            prepared
+                .get(&query.prepared_statement_handle)
+                .ok_or_else(|| Status::not_found("unknown or closed prepared statement"))?
+                .bound_plan()?
+        };
+        self.stream_plan(plan, request.into_inner().ticket).await
+    }
+
+    async fn do_get_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let mut builder = query.into_builder();
+        builder.append(CATALOG);
+        Ok(batch_stream(builder.schema(), builder.build()))
+    }
+
+    async fn do_get_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let mut builder = query.into_builder();
+        if let Some(catalog) = self.engine.context().catalog(CATALOG) {
+            let mut names = catalog.schema_names();
+            names.sort();
+            for name in names {
+                builder.append(CATALOG, name);
+            }
+        }
+        Ok(batch_stream(builder.schema(), builder.build()))
+    }
+
+    async fn do_get_tables(
+        &self,
+        query: CommandGetTables,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let (schema, batch) = self.tables_batch(query).await?;
+        Ok(batch_stream(schema, batch))
+    }
+
+    async fn do_get_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let mut builder = query.into_builder();
+        builder.append("TABLE");
+        builder.append("VIEW");
+        Ok(batch_stream(builder.schema(), builder.build()))
+    }
+
+    async fn do_get_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let builder = query.into_builder(&self.sql_info);
+        Ok(batch_stream(builder.schema(), builder.build()))
+    }
+
+    async fn do_get_primary_keys(
+        &self,
+        _query: CommandGetPrimaryKeys,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        Ok(empty_keys(metadata::primary_keys_schema()))
+    }
+
+    async fn do_get_exported_keys(
+        &self,
+        _query: CommandGetExportedKeys,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        Ok(empty_keys(metadata::foreign_keys_schema()))
+    }
+
+    async fn do_get_imported_keys(
+        &self,
+        _query: CommandGetImportedKeys,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        Ok(empty_keys(metadata::foreign_keys_schema()))
+    }
+
+    async fn do_get_cross_reference(
+        &self,
+        _query: CommandGetCrossReference,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        Ok(empty_keys(metadata::foreign_keys_schema()))
+    }
+
+    async fn do_get_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        _request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let builder = query.into_builder(&self.xdbc);
+        Ok(batch_stream(builder.schema(), builder.build()))
+    }
+
+    async fn do_put_statement_update(
+        &self,
+        _ticket: CommandStatementUpdate,
+        _request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        Err(Status::permission_denied("genoflight is read-only: updates are not allowed"))
+    }
+
+    async fn do_put_statement_ingest(
+        &self,
+        _ticket: CommandStatementIngest,
+        _request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        Err(Status::permission_denied("genoflight is read-only: ingestion is not allowed"))
+    }
+
+    async fn do_put_prepared_statement_update(
+        &self,
+        _query: CommandPreparedStatementUpdate,
+        _request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        Err(Status::permission_denied("genoflight is read-only: updates are not allowed"))
+    }
+
+    async fn do_put_prepared_statement_query(
+        &self,
+        query: CommandPreparedStatementQuery,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<DoPutPreparedStatementResult, Status> {
+        let handle = query.prepared_statement_handle;
+        let parameters = {
+            let prepared = self.prepared.lock().unwrap();
+            prepared
+                .get(&handle)
+                .ok_or_else(|| Status::not_found("unknown or closed prepared statement"))?
+                .parameters
+                .clone()
+        };
+        let flight = request.into_inner().map_err(FlightError::from);
+        let batches: Vec<RecordBatch> = FlightRecordBatchStream::new_from_flight_data(flight)
+            .try_collect()
+            .await
+            .map_err(Status::from)?;
+        let values = parameter_values(&batches, &parameters)?;
+        let mut prepared = self.prepared.lock().unwrap();
+        let p = prepared
+            .get_mut(&handle)
+            .ok_or_else(|| Status::not_found("unknown or closed prepared statement"))?;
+        p.bound = Some(values);
+        Ok(DoPutPreparedStatementResult { prepared_statement_handle: Some(handle) })
+    }
+
+    async fn do_action_create_prepared_statement(
+        &self,
+        query: ActionCreatePreparedStatementRequest,
+        _request: Request<Action>,
+    ) -> Result<ActionCreatePreparedStatementResult, Status> {
+        let plan = self.engine.plan(&query.query).await.map_err(status)?;
+        let mut parameters: Vec<(String, Option<DataType>)> =
+            plan.get_parameter_types().map_err(status)?.into_iter().collect();
+        // `$10` after `$9`: order by the number, not the text.
+        parameters.sort_by_key(|(name, _)| name.trim_start_matches('$').parse::<usize>().unwrap_or(usize::MAX));
+        let parameter_schema = Schema::new(
+            parameters
+                .iter()
+                .map(|(name, ty)| Field::new(name, ty.clone().unwrap_or(DataType::Utf8), true))
+                .collect::<Vec<_>>(),
+        );
+        let dataset_schema = self.engine.output_schema(&plan);
+        let handle = Bytes::from(uuid::Uuid::new_v4().to_string());
+        self.prepared.lock().unwrap().insert(handle.clone(), Prepared { plan, parameters, bound: None });
+        Ok(ActionCreatePreparedStatementResult {
+            prepared_statement_handle: handle,
+            dataset_schema: ipc_schema(&dataset_schema)?,
+            parameter_schema: ipc_schema(&parameter_schema)?,
+        })
+    }
+
+    async fn do_action_close_prepared_statement(
+        &self,
+        query: ActionClosePreparedStatementRequest,
+        _request: Request<Action>,
+    ) -> Result<(), Status> {
+        self.prepared.lock().unwrap().remove(&query.prepared_statement_handle);
+        Ok(())
+    }
+
+    async fn do_action_cancel_query(
+        &self,
+        query: ActionCancelQueryRequest,
+        _request: Request<Action>,
+    ) -> Result<ActionCancelQueryResult, Status> {
+        let info = FlightInfo::decode(query.info).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let tickets: Vec<Bytes> = info.endpoint.iter().filter_map(|e| e.ticket.as_ref().map(|t| t.ticket.clone())).collect();
+        let cancelled = self.cancel_tickets(tickets.iter());
+        // 1 = CANCEL_RESULT_CANCELLED, 3 = CANCEL_RESULT_NOT_CANCELLABLE.
+        Ok(ActionCancelQueryResult { result: if cancelled { 1 } else { 3 } })
+    }
+
+    async fn do_action_fallback(
+        &self,
+        request: Request<Action>,
+    ) -> Result<Response<<Self as FlightService>::DoActionStream>, Status> {
+        let action = request.into_inner();
+        if action.r#type != "CancelFlightInfo" {
+            return Err(Status::invalid_argument(format!("unknown action {:?}", action.r#type)));
+        }
+        let cancel = CancelFlightInfoRequest::decode(action.body).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let tickets: Vec<Bytes> = cancel
+            .info
+            .iter()
+            .flat_map(|i| i.endpoint.iter())
+            .filter_map(|e| e.ticket.as_ref().map(|t| t.ticket.clone()))
+            .collect();
+        let status = if self.cancel_tickets(tickets.iter()) { CancelStatus::Cancelled } else { CancelStatus::NotCancellable };
+        let result = CancelFlightInfoResult::new(status);
+        let body = arrow_flight::Result { body: result.encode_to_vec().into() };
+        let out: DoActionStream = Box::pin(stream::once(async { Ok(body) }));
+        Ok(Response::new(out))
+    }
+
+    async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
+}
