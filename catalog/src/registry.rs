@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow::datatypes::{Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{MemoryCatalogProvider, MemorySchemaProvider, Session};
-use datafusion::catalog::{CatalogProvider, SchemaProvider};
+use datafusion::catalog::CatalogProvider;
 use datafusion::common::{DataFusionError, Result, TableReference};
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::logical_expr::Expr;

@@ -130,8 +130,8 @@ fn flight_info(schema: &Schema, ticket: Vec<u8>, descriptor: FlightDescriptor) -
 }
 
 /// One metadata batch as a DoGet stream.
-fn batch_stream(schema: SchemaRef, batch: Result<RecordBatch, arrow::error::ArrowError>) -> Response<DoGetStream> {
-    let batches = stream::once(async move { batch.map_err(FlightError::Arrow) });
+fn batch_stream(schema: SchemaRef, batch: Result<RecordBatch, FlightError>) -> Response<DoGetStream> {
+    let batches = stream::once(async move { batch });
     let flight = FlightDataEncoderBuilder::new().with_schema(schema).build(batches).map_err(Status::from);
     Response::new(Box::pin(flight))
 }
@@ -180,7 +180,7 @@ impl GenoflightService {
         any
     }
 
-    async fn tables_batch(&self, query: CommandGetTables) -> Result<(SchemaRef, Result<RecordBatch, arrow::error::ArrowError>), Status> {
+    async fn tables_batch(&self, query: CommandGetTables) -> Result<(SchemaRef, Result<RecordBatch, FlightError>), Status> {
         let include_schema = query.include_schema;
         let mut builder = query.into_builder();
         let ctx = self.engine.context();

@@ -35,9 +35,6 @@ pub fn wire_schema(schema: &Schema) -> SchemaRef {
 
 /// Casts `batch` to `schema` (from [`wire_schema`]) where types differ.
 pub fn to_wire(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
-    if batch.schema().fields() == schema.fields() {
-        return Ok(batch.with_schema(schema.clone()).unwrap_or_else(|b| b));
-    }
     let columns = batch
         .columns()
         .iter()

@@ -158,10 +158,6 @@ impl VariantBatchBuilder {
         self.rows
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rows == 0
-    }
-
     pub fn use_info_end(&self) -> bool {
         self.use_info_end
     }
@@ -313,10 +309,6 @@ impl GenotypeBatchBuilder {
 
     pub fn len(&self) -> usize {
         self.rows
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows == 0
     }
 
     pub fn use_info_end(&self) -> bool {

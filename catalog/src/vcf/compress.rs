@@ -16,6 +16,9 @@ pub fn bgzip_and_index(src: &Path, dest: &Path) -> io::Result<()> {
         line.clear();
     }
     writer.finish()?;
-    let index = vcf::fs::index(dest)?;
-    tabix::fs::write(format!("{}.tbi", dest.display()), &index)
+    let tbi = format!("{}.tbi", dest.display());
+    match vcf::fs::index(dest)? {
+        vcf::Index::Tabix(index) => tabix::fs::write(tbi, &index),
+        vcf::Index::Csi(index) => noodles::csi::fs::write(format!("{}.csi", dest.display()), &index),
+    }
 }

@@ -178,8 +178,8 @@ impl VcfSource {
         {
             return regions.iter().map(|r| self.region_unit(index.as_ref(), r)).collect();
         }
-        // Below ~8 MiB a partition costs more to set up than it saves.
-        let n = target_partitions.clamp(1, (self.len / (8 << 20)) as usize + 1);
+        // Below ~1 MiB a partition costs more to set up than it saves.
+        let n = target_partitions.clamp(1, (self.len / (1 << 20)) as usize + 1);
         let bounds: Vec<(u64, bool)> = match self.compression {
             Compression::Gzip => vec![],
             Compression::Plain => (1..n)
@@ -245,7 +245,8 @@ impl VcfSource {
                 let vpos = if *first {
                     VirtualPosition::from(*start)
                 } else {
-                    VirtualPosition::try_from((*start, 0)).map_err(err)?
+                    VirtualPosition::try_from((*start, 0))
+                        .map_err(|e| io_err(&self.display, "bad partition offset", e))?
                 };
                 reader.seek(vpos).map_err(err)?;
                 if !*line_starts_here {
