@@ -1,0 +1,270 @@
+"""The ``genoflight`` command: ``serve``, ``sql`` and ``tables``.
+
+Every expected failure (bad config, missing path, bad SQL, native module not built) is one line
+on stderr starting with ``genoflight: error:`` and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from genoflight.config import DEFAULT_HOST, DEFAULT_PORT, Config, ConfigError, load_config
+from genoflight.native import NativeModuleMissing, load_native
+
+__all__ = ["main"]
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """An error to show as ``genoflight: error: <message>`` (exit status 2)."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, commands = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in commands:
+        # Options may come after PATHs: `genoflight sql "SELECT ..." data/ --output x.parquet`.
+        args = commands[argv[0]].parse_intermixed_args(argv[1:])
+    else:
+        args = parser.parse_args(argv)
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except (CliError, ConfigError, NativeModuleMissing) as e:
+        return _fail(str(e))
+    except (ValueError, RuntimeError) as e:  # raised by genoflight._native with its message
+        return _fail(str(e))
+    except OSError as e:
+        where = f": {e.filename}" if e.filename else ""
+        return _fail(f"{e.strerror or e}{where}")
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    config = _config(args, host=args.host, port=args.port, admin_port=args.admin_port)
+    if not config.paths and not config.tables and not config.vep_caches:
+        raise CliError(
+            "nothing to serve: give file or directory PATHs, a --config FILE with [[paths]] "
+            "or [[tables]], or --demo"
+        )
+    if config.server.admin_port is not None:
+        _note(
+            f"the HTTP admin API is not available in this version; admin_port "
+            f"{config.server.admin_port} is recorded but nothing listens on it"
+        )
+    native = load_native()
+    native.serve(config.to_native_json())
+    return 0
+
+
+def _cmd_sql(args: argparse.Namespace) -> int:
+    fmt_target: Path | None = None
+    if args.output is not None:
+        from genoflight.output import output_format
+
+        try:
+            output_format(args.output)  # fail before running the query
+        except ValueError as e:
+            raise CliError(str(e)) from None
+        fmt_target = Path(args.output)
+        if not fmt_target.parent.is_dir():
+            raise CliError(f"--output {args.output}: directory {fmt_target.parent} does not exist")
+    if not args.query.strip():
+        raise CliError("the SQL query is empty")
+    config = _config(args)
+    native = load_native()
+    table = _read_ipc(native.query(config.to_native_json(), args.query))
+    if fmt_target is not None:
+        from genoflight.output import write_table
+
+        try:
+            write_table(table, fmt_target)
+        except ValueError as e:
+            raise CliError(str(e)) from None
+        _note(f"wrote {table.num_rows} rows to {fmt_target}")
+        return 0
+    from genoflight.output import format_table
+
+    print(format_table(table, max_rows=args.max_rows))
+    return 0
+
+
+def _cmd_tables(args: argparse.Namespace) -> int:
+    config = _config(args)
+    native = load_native()
+    listing = json.loads(native.tables(config.to_native_json()))
+    for warning in listing.get("warnings", []):
+        _warn(str(warning))
+    if args.json:
+        json.dump(listing, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    _print_tables(listing.get("tables", []), sys.stdout)
+    return 0
+
+
+def _print_tables(tables: list[dict[str, Any]], out: TextIO) -> None:
+    if not tables:
+        out.write("(no tables)\n")
+        return
+    for i, t in enumerate(tables):
+        if i:
+            out.write("\n")
+        out.write(f"{t['schema']}.{t['name']}  ({t.get('format', '?')})  {t.get('path', '')}\n")
+        columns = t.get("columns", [])
+        name_w = max((len(c["name"]) for c in columns), default=0)
+        type_w = min(max((len(str(c["type"])) for c in columns), default=0), 24)
+        for c in columns:
+            null = "" if c.get("nullable", True) else "not null"
+            desc = c.get("description") or ""
+            line = f"    {c['name']:<{name_w}}  {c['type']!s:<{type_w}}  {null:<8}  {desc}"
+            out.write(line.rstrip() + "\n")
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _config(
+    args: argparse.Namespace,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    admin_port: int | None = None,
+) -> Config:
+    config = load_config(args.config) if args.config is not None else Config()
+    paths: list[Path] = []
+    for raw in args.paths:
+        path = Path(raw).expanduser()
+        if not path.exists():
+            raise CliError(f"path does not exist: {raw}")
+        paths.append(path)
+    if args.demo:
+        from genoflight.demo import ensure_demo
+
+        paths.append(ensure_demo(log=_note))
+    config = config.with_overrides(paths=paths, host=host, port=port, admin_port=admin_port)
+    config.check_paths()
+    return config
+
+
+def _read_ipc(data: bytes) -> Any:
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+def _one_line(message: str) -> str:
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    return " ".join(lines) if lines else "unknown error"
+
+
+def _fail(message: str) -> int:
+    print(f"genoflight: error: {_one_line(message)}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _warn(message: str) -> None:
+    print(f"genoflight: warning: {_one_line(message)}", file=sys.stderr)
+
+
+def _note(message: str) -> None:
+    print(f"genoflight: {message}", file=sys.stderr)
+
+
+def _version() -> str:
+    import genoflight
+
+    return str(genoflight.__version__)
+
+
+class _VersionAction(argparse.Action):
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> NoReturn:
+        print(f"genoflight {_version()}")
+        parser.exit()
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    parser = argparse.ArgumentParser(
+        prog="genoflight",
+        description="Arrow Flight SQL server for genomic data (VCF, Parquet, CSV, ...).",
+    )
+    parser.add_argument("--version", action=_VersionAction)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def catalog_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "paths",
+            nargs="*",
+            metavar="PATH",
+            help="files or directories to serve as tables (schema 'public')",
+        )
+        p.add_argument("--config", metavar="FILE", help="TOML configuration file")
+        p.add_argument(
+            "--demo",
+            action="store_true",
+            help="also serve the demo dataset (generated once into a cache directory)",
+        )
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the Flight SQL server",
+        description="Serve PATHs (and/or a config's paths and tables) over Arrow Flight SQL.",
+    )
+    catalog_args(serve)
+    serve.add_argument("--host", metavar="H", help=f"address to listen on (default {DEFAULT_HOST})")
+    serve.add_argument(
+        "--port", metavar="P", type=int, help=f"Flight SQL port (default {DEFAULT_PORT}; 0 = any)"
+    )
+    serve.add_argument(
+        "--admin-port", metavar="A", type=int, help="HTTP admin API port (off by default)"
+    )
+    serve.set_defaults(handler=_cmd_serve)
+
+    sql = sub.add_parser(
+        "sql",
+        help="run one SQL query in-process and print or save the result",
+        description="Run one SQL query against PATHs without a server.",
+    )
+    sql.add_argument("query", metavar="SQL", help='the query, e.g. "SELECT count(*) FROM t"')
+    catalog_args(sql)
+    sql.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the result to FILE (.parquet, .csv or .arrow) instead of printing it",
+    )
+    sql.add_argument(
+        "--max-rows",
+        metavar="N",
+        type=int,
+        default=100,
+        help="rows to print (default 100; -1 prints all)",
+    )
+    sql.set_defaults(handler=_cmd_sql)
+
+    tables = sub.add_parser(
+        "tables",
+        help="list the tables PATHs would be served as, with their columns",
+        description="List the tables that would be registered, with column names and types.",
+    )
+    catalog_args(tables)
+    tables.add_argument("--json", action="store_true", help="print the listing as JSON")
+    tables.set_defaults(handler=_cmd_tables)
+    return parser, {"serve": serve, "sql": sql, "tables": tables}
