@@ -239,3 +239,36 @@ def test_client_process_dying_mid_stream(server: ServerHandle) -> None:
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout.strip()) > 0
     _assert_22_answers(server)
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def test_cancel_flight_info_stops_a_running_query(server: ServerHandle) -> None:
+    """Flight's CancelFlightInfo action aborts the stream being served for that FlightInfo."""
+    # Millions of rows: the server is still producing (held back by flow control) when we cancel.
+    endless = f"SELECT * FROM {table_ref('22_genotypes')} a CROSS JOIN {table_ref('22_genotypes')} b"
+    client = flight.connect(server.uri)
+    info = client.get_flight_info(
+        flight.FlightDescriptor.for_command(pack_statement_query(endless)),
+        flight_call_options(),
+    )
+    reader = client.do_get(info.endpoints[0].ticket, flight_call_options())
+    assert reader.read_chunk().data.num_rows > 0
+    serialized = info.serialize()
+    # CancelFlightInfoRequest { FlightInfo info = 1; }
+    body = b"\x0a" + _varint(len(serialized)) + serialized
+    results = list(client.do_action(flight.Action("CancelFlightInfo", body), flight_call_options()))
+    # CancelFlightInfoResult { CancelStatus status = 1; } with CANCEL_STATUS_CANCELLED = 1.
+    assert [r.body.to_pybytes() for r in results] == [b"\x08\x01"]
+    with pytest.raises(flight.FlightCancelledError, match="cancelled"):
+        while True:
+            reader.read_chunk()
+    client.close()
+    _assert_22_answers(server)

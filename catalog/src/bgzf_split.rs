@@ -30,7 +30,9 @@ pub fn boundaries(path: &Path, len: u64, n: usize) -> io::Result<Vec<(u64, bool)
     let mut out: Vec<(u64, bool)> = Vec::new();
     for i in 1..n {
         let guess = len * i as u64 / n as u64;
-        let Some(prev) = find_block(&mut file, guess, len)? else { continue };
+        let Some(prev) = find_block(&mut file, guess, len)? else {
+            continue;
+        };
         let (prev_size, last_byte) = block_last_byte(&mut file, prev)?;
         let boundary = prev + prev_size as u64;
         // The EOF marker block (28 bytes) holds nothing to split before.

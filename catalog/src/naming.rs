@@ -50,12 +50,23 @@ pub fn classify(path: &Path) -> Option<(Format, String)> {
 
 /// `[A-Za-z0-9_]` only; anything else becomes `_` (`ce#5` -> `ce_5`).
 pub fn sanitize(stem: &str) -> String {
-    stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+    stem.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// The suffix `classify` stripped, as a name part: `x.vcf.gz` -> `vcf_gz`.
 pub fn suffix_tag(path: &Path, stem: &str) -> String {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     sanitize(name[stem.len()..].trim_start_matches('.'))
 }
 

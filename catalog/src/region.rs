@@ -41,12 +41,12 @@ fn int(e: &Expr) -> Option<i64> {
 
 fn string(e: &Expr) -> Option<String> {
     match e {
-        Expr::Literal(v, _) => match v {
-            ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
-                Some(s.clone())
-            }
-            _ => None,
-        },
+        Expr::Literal(
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::LargeUtf8(Some(s))
+            | ScalarValue::Utf8View(Some(s)),
+            _,
+        ) => Some(s.clone()),
         Expr::Cast(c) => string(&c.expr),
         _ => None,
     }
@@ -77,9 +77,18 @@ impl RegionFilter {
 
     /// The regions to scan; empty means the whole file.
     pub fn regions(&self) -> Vec<Region> {
-        let Some(chroms) = &self.chroms else { return vec![] };
+        let Some(chroms) = &self.chroms else {
+            return vec![];
+        };
         let (start, end) = (self.lo.unwrap_or(1).max(1), self.hi.unwrap_or(i64::MAX / 2));
-        chroms.iter().map(|c| Region { chrom: c.clone(), start, end }).collect()
+        chroms
+            .iter()
+            .map(|c| Region {
+                chrom: c.clone(),
+                start,
+                end,
+            })
+            .collect()
     }
 
     fn lower(&mut self, v: i64) {
@@ -93,7 +102,11 @@ impl RegionFilter {
     /// A bound on `pos` (`start` or `end` column) in table coordinates.
     fn bound(&mut self, pos: Pos, op: Operator, v: i64, zero_based: bool) -> bool {
         // A 0-based start is POS - 1; a 0-based exclusive end equals the 1-based inclusive end.
-        let v = if pos == Pos::Start && zero_based { v + 1 } else { v };
+        let v = if pos == Pos::Start && zero_based {
+            v + 1
+        } else {
+            v
+        };
         match op {
             Operator::Eq => {
                 self.lower(v);
@@ -134,7 +147,11 @@ impl RegionFilter {
                     },
                     ("start" | "end", _) => match int(lit) {
                         Some(v) => {
-                            let pos = if col.name == "start" { Pos::Start } else { Pos::End };
+                            let pos = if col.name == "start" {
+                                Pos::Start
+                            } else {
+                                Pos::End
+                            };
                             self.bound(pos, op, v, zero_based)
                         }
                         None => false,
@@ -155,7 +172,12 @@ impl RegionFilter {
                     None => false,
                 }
             }
-            Expr::Between(Between { expr, negated: false, low, high }) => {
+            Expr::Between(Between {
+                expr,
+                negated: false,
+                low,
+                high,
+            }) => {
                 let Some(c) = column(expr) else { return false };
                 let pos = match c.name.as_str() {
                     "start" => Pos::Start,
@@ -182,17 +204,39 @@ mod tests {
 
     #[test]
     fn chrom_and_bounds_make_a_region() {
-        let filters = vec![col("chrom").eq(lit("22")), col("start").gt_eq(lit(100i64)), col("start").lt(lit(200i64))];
+        let filters = vec![
+            col("chrom").eq(lit("22")),
+            col("start").gt_eq(lit(100i64)),
+            col("start").lt(lit(200i64)),
+        ];
         let r = RegionFilter::from_filters(&filters, false).regions();
-        assert_eq!(r, vec![Region { chrom: "22".into(), start: 100, end: 199 }]);
+        assert_eq!(
+            r,
+            vec![Region {
+                chrom: "22".into(),
+                start: 100,
+                end: 199
+            }]
+        );
         let r0 = RegionFilter::from_filters(&filters, true).regions();
-        assert_eq!(r0, vec![Region { chrom: "22".into(), start: 101, end: 200 }]);
+        assert_eq!(
+            r0,
+            vec![Region {
+                chrom: "22".into(),
+                start: 101,
+                end: 200
+            }]
+        );
     }
 
     #[test]
     fn without_chrom_there_is_no_region() {
         let filters = vec![col("start").between(lit(1i64), lit(5i64))];
-        assert!(RegionFilter::from_filters(&filters, false).regions().is_empty());
+        assert!(
+            RegionFilter::from_filters(&filters, false)
+                .regions()
+                .is_empty()
+        );
         assert!(RegionFilter::understands(&filters[0]));
         assert!(!RegionFilter::understands(&col("qual").gt(lit(3.0))));
     }

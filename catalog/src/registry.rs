@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use arrow::datatypes::{Schema, SchemaRef};
 use async_trait::async_trait;
-use datafusion::catalog::{MemoryCatalogProvider, MemorySchemaProvider, Session};
 use datafusion::catalog::CatalogProvider;
+use datafusion::catalog::{MemoryCatalogProvider, MemorySchemaProvider, Session};
 use datafusion::common::{DataFusionError, Result, TableReference};
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::logical_expr::Expr;
@@ -53,7 +53,9 @@ struct Candidate {
 
 impl Candidate {
     fn has_index(&self) -> bool {
-        ["tbi", "csi"].iter().any(|e| PathBuf::from(format!("{}.{e}", self.path.display())).exists())
+        ["tbi", "csi"]
+            .iter()
+            .any(|e| PathBuf::from(format!("{}.{e}", self.path.display())).exists())
     }
 }
 
@@ -68,7 +70,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, warnings: &mut Vec<String>) {
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for p in paths {
-        let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
         if hidden {
             continue;
         }
@@ -80,12 +85,23 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, warnings: &mut Vec<String>) {
     }
 }
 
-fn discover(config: &CatalogConfig, roots: &DataRoots, warnings: &mut Vec<String>) -> Vec<Candidate> {
+fn discover(
+    config: &CatalogConfig,
+    roots: &DataRoots,
+    warnings: &mut Vec<String>,
+) -> Vec<Candidate> {
     let mut candidates = Vec::new();
-    let explicit: HashSet<PathBuf> = config.tables.iter().filter_map(|t| t.path.canonicalize().ok()).collect();
+    let explicit: HashSet<PathBuf> = config
+        .tables
+        .iter()
+        .filter_map(|t| t.path.canonicalize().ok())
+        .collect();
     for entry in &config.paths {
         if !entry.path.exists() {
-            warnings.push(format!("{}: no such file or directory", entry.path.display()));
+            warnings.push(format!(
+                "{}: no such file or directory",
+                entry.path.display()
+            ));
             continue;
         }
         let mut files = Vec::new();
@@ -95,9 +111,14 @@ fn discover(config: &CatalogConfig, roots: &DataRoots, warnings: &mut Vec<String
             files.push(entry.path.clone());
         }
         for path in files {
-            let Some((format, stem)) = classify(&path) else { continue };
+            let Some((format, stem)) = classify(&path) else {
+                continue;
+            };
             let Ok(canonical) = roots.resolve(&path) else {
-                warnings.push(format!("{}: links outside the served directories; skipped", path.display()));
+                warnings.push(format!(
+                    "{}: links outside the served directories; skipped",
+                    path.display()
+                ));
                 continue;
             };
             if explicit.contains(&canonical) {
@@ -116,7 +137,11 @@ fn discover(config: &CatalogConfig, roots: &DataRoots, warnings: &mut Vec<String
     }
     for t in &config.tables {
         let Some((format, stem)) = classify(&t.path) else {
-            warnings.push(format!("table {}: {}: not a recognised genomic file", t.name, t.path.display()));
+            warnings.push(format!(
+                "table {}: {}: not a recognised genomic file",
+                t.name,
+                t.path.display()
+            ));
             continue;
         };
         candidates.push(Candidate {
@@ -136,8 +161,13 @@ fn discover(config: &CatalogConfig, roots: &DataRoots, warnings: &mut Vec<String
 /// then indexed files, then by path; the others get their suffix appended.
 fn assign_names(candidates: &mut [Candidate], warnings: &mut Vec<String>) {
     candidates.sort_by(|a, b| {
-        (&a.schema, &a.name, !a.explicit, !a.has_index(), &a.path)
-            .cmp(&(&b.schema, &b.name, !b.explicit, !b.has_index(), &b.path))
+        (&a.schema, &a.name, !a.explicit, !a.has_index(), &a.path).cmp(&(
+            &b.schema,
+            &b.name,
+            !b.explicit,
+            !b.has_index(),
+            &b.path,
+        ))
     });
     let mut taken: HashSet<(String, String)> = HashSet::new();
     for c in candidates.iter_mut() {
@@ -192,9 +222,16 @@ impl TableProvider for UnreadableTable {
 /// Registers every configured table in catalog `genoflight` of `ctx`.
 pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Result<CatalogReport> {
     let roots = DataRoots::new(
-        config.paths.iter().map(|p| p.path.clone()).chain(config.tables.iter().map(|t| t.path.clone())),
+        config
+            .paths
+            .iter()
+            .map(|p| p.path.clone())
+            .chain(config.tables.iter().map(|t| t.path.clone())),
     );
-    let mut report = CatalogReport { roots, ..Default::default() };
+    let mut report = CatalogReport {
+        roots,
+        ..Default::default()
+    };
     let mut candidates = discover(config, &report.roots, &mut report.warnings);
     assign_names(&mut candidates, &mut report.warnings);
 
@@ -209,8 +246,10 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
     }
     ctx.register_catalog(CATALOG, catalog.clone());
 
-    let mut taken: HashSet<(String, String)> =
-        candidates.iter().map(|c| (c.schema.clone(), c.name.clone())).collect();
+    let mut taken: HashSet<(String, String)> = candidates
+        .iter()
+        .map(|c| (c.schema.clone(), c.name.clone()))
+        .collect();
     for c in &candidates {
         let schema = catalog.schema(&c.schema).expect("registered above");
         let info = |name: &str, format: &str| TableInfo {
@@ -237,7 +276,10 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
                 }
                 Err(e) => {
                     let error = e.strip_backtrace();
-                    report.warnings.push(format!("{error} (table {}.{} will report this)", c.schema, c.name));
+                    report.warnings.push(format!(
+                        "{error} (table {}.{} will report this)",
+                        c.schema, c.name
+                    ));
                     schema.register_table(c.name.clone(), Arc::new(UnreadableTable { error }))?;
                     report.tables.push(info(&c.name, "vcf"));
                 }
@@ -246,10 +288,23 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
                 let table = TableReference::full(CATALOG, c.schema.as_str(), c.name.as_str());
                 let path = c.path.to_string_lossy();
                 let registered = match c.format {
-                    Format::Parquet => ctx.register_parquet(table, path.as_ref(), ParquetReadOptions::default()).await,
-                    Format::Csv => ctx.register_csv(table, path.as_ref(), CsvReadOptions::new().has_header(true)).await,
+                    Format::Parquet => {
+                        ctx.register_parquet(table, path.as_ref(), ParquetReadOptions::default())
+                            .await
+                    }
+                    Format::Csv => {
+                        ctx.register_csv(
+                            table,
+                            path.as_ref(),
+                            CsvReadOptions::new().has_header(true),
+                        )
+                        .await
+                    }
                     _ => {
-                        let options = CsvReadOptions::new().has_header(true).delimiter(b'\t').file_extension(".tsv");
+                        let options = CsvReadOptions::new()
+                            .has_header(true)
+                            .delimiter(b'\t')
+                            .file_extension(".tsv");
                         ctx.register_csv(table, path.as_ref(), options).await
                     }
                 };
@@ -257,8 +312,12 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
                     Ok(()) => report.tables.push(info(&c.name, c.format.as_str())),
                     Err(e) => {
                         let error = format!("{}: {}", c.path.display(), e.strip_backtrace());
-                        report.warnings.push(format!("{error} (table {}.{} will report this)", c.schema, c.name));
-                        schema.register_table(c.name.clone(), Arc::new(UnreadableTable { error }))?;
+                        report.warnings.push(format!(
+                            "{error} (table {}.{} will report this)",
+                            c.schema, c.name
+                        ));
+                        schema
+                            .register_table(c.name.clone(), Arc::new(UnreadableTable { error }))?;
                         report.tables.push(info(&c.name, c.format.as_str()));
                     }
                 }

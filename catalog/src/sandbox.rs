@@ -11,7 +11,12 @@ pub struct DataRoots {
 impl DataRoots {
     /// Roots are canonicalised once; a root that does not exist is skipped.
     pub fn new(paths: impl IntoIterator<Item = PathBuf>) -> DataRoots {
-        DataRoots { roots: paths.into_iter().filter_map(|p| p.canonicalize().ok()).collect() }
+        DataRoots {
+            roots: paths
+                .into_iter()
+                .filter_map(|p| p.canonicalize().ok())
+                .collect(),
+        }
     }
 
     /// The canonical form of `path` if it lies inside a root, else an error
@@ -23,7 +28,10 @@ impl DataRoots {
         if self.roots.iter().any(|r| canonical.starts_with(r)) {
             Ok(canonical)
         } else {
-            Err(format!("{} is outside the served data directories", path.display()))
+            Err(format!(
+                "{} is outside the served data directories",
+                path.display()
+            ))
         }
     }
 }

@@ -26,8 +26,16 @@ fn write_vcf(path: &Path, n: usize) {
     for chrom in ["chr1", "chr2"] {
         for i in 0..n {
             let pos = 10 * i + 1;
-            let (reference, alt) = if i % 7 == 0 { ("ACG", "A,AT") } else { ("A", "G") };
-            let qual = if i % 5 == 0 { ".".to_string() } else { format!("{}.5", i % 100) };
+            let (reference, alt) = if i % 7 == 0 {
+                ("ACG", "A,AT")
+            } else {
+                ("A", "G")
+            };
+            let qual = if i % 5 == 0 {
+                ".".to_string()
+            } else {
+                format!("{}.5", i % 100)
+            };
             let db = if i % 3 == 0 { ";DB" } else { "" };
             let af = if alt.contains(',') { "0.25,0.5" } else { "0.5" };
             writeln!(
@@ -43,10 +51,12 @@ fn write_vcf(path: &Path, n: usize) {
 }
 
 async fn ctx_with(path: &Path, partitions: usize) -> SessionContext {
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
+    let ctx =
+        SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions));
     let (variants, genotypes) = open_vcf(path, false).unwrap();
     ctx.register_table("v", Arc::new(variants)).unwrap();
-    ctx.register_table("g", Arc::new(genotypes.unwrap())).unwrap();
+    ctx.register_table("g", Arc::new(genotypes.unwrap()))
+        .unwrap();
     ctx
 }
 
@@ -57,8 +67,12 @@ async fn ints(ctx: &SessionContext, sql: &str) -> Vec<i64> {
         .flat_map(|b| {
             (0..b.num_columns())
                 .flat_map(|c| {
-                    let col = arrow::compute::cast(b.column(c), &arrow::datatypes::DataType::Int64).unwrap();
-                    col.as_primitive::<Int64Type>().iter().map(|v| v.unwrap_or(-1)).collect::<Vec<_>>()
+                    let col = arrow::compute::cast(b.column(c), &arrow::datatypes::DataType::Int64)
+                        .unwrap();
+                    col.as_primitive::<Int64Type>()
+                        .iter()
+                        .map(|v| v.unwrap_or(-1))
+                        .collect::<Vec<_>>()
                 })
                 .collect::<Vec<_>>()
         })
@@ -75,17 +89,37 @@ async fn partitioned_scans_see_every_record_once() {
     let bgzf = dir.path().join("big.vcf.gz");
     bgzip_and_index(&plain, &bgzf).unwrap();
     let sql = "SELECT count(*), sum(start), count(DISTINCT id || chrom) FROM v";
-    let expected = vec![2 * N as i64, 2 * (0..N as i64).map(|i| 10 * i + 1).sum::<i64>(), 2 * N as i64];
+    let expected = vec![
+        2 * N as i64,
+        2 * (0..N as i64).map(|i| 10 * i + 1).sum::<i64>(),
+        2 * N as i64,
+    ];
     for path in [&plain, &bgzf] {
         for partitions in [1, 3, 8] {
             let ctx = ctx_with(path, partitions).await;
-            assert_eq!(ints(&ctx, sql).await, expected, "{} with {partitions} partitions", path.display());
+            assert_eq!(
+                ints(&ctx, sql).await,
+                expected,
+                "{} with {partitions} partitions",
+                path.display()
+            );
         }
     }
     let ctx = ctx_with(&bgzf, 8).await;
-    let plan = ctx.sql("EXPLAIN SELECT count(*) FROM v").await.unwrap().collect().await.unwrap();
-    let text = arrow::util::pretty::pretty_format_batches(&plan).unwrap().to_string();
-    assert!(text.contains("VcfExec") && !text.contains("partitions=1,"), "{text}");
+    let plan = ctx
+        .sql("EXPLAIN SELECT count(*) FROM v")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let text = arrow::util::pretty::pretty_format_batches(&plan)
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("VcfExec") && !text.contains("partitions=1,"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -99,10 +133,24 @@ async fn region_predicates_use_the_index_and_stay_exact() {
     let sql = "SELECT count(*) FROM v WHERE chrom = 'chr2' AND start >= 5001 AND start <= 15000";
     // POS = 10i + 1 in [5001, 15000] -> i in [500, 1499].
     assert_eq!(ints(&ctx, sql).await, vec![1000]);
-    let explain = ctx.sql(&format!("EXPLAIN {sql}")).await.unwrap().collect().await.unwrap();
-    let text = arrow::util::pretty::pretty_format_batches(&explain).unwrap().to_string();
-    assert!(text.contains("regions=[chr2:5001-15000] via index"), "{text}");
-    assert_eq!(ints(&ctx, "SELECT count(*) FROM v WHERE chrom = 'chrX'").await, vec![0]);
+    let explain = ctx
+        .sql(&format!("EXPLAIN {sql}"))
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let text = arrow::util::pretty::pretty_format_batches(&explain)
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("regions=[chr2:5001-15000] via index"),
+        "{text}"
+    );
+    assert_eq!(
+        ints(&ctx, "SELECT count(*) FROM v WHERE chrom = 'chrX'").await,
+        vec![0]
+    );
     // Same answer without an index (plain text scan with the region filter).
     let ctx = ctx_with(&plain, 2).await;
     assert_eq!(ints(&ctx, sql).await, vec![1000]);
@@ -125,10 +173,29 @@ async fn values_are_typed_and_genotypes_flattened() {
     let b = &row[0];
     assert!(b.column(0).as_boolean().value(0));
     assert!(b.column(1).as_boolean().value(0));
-    assert_eq!(b.column(2).as_primitive::<arrow::datatypes::UInt64Type>().value(0), 2);
-    assert_eq!(b.column(4).as_any().downcast_ref::<Int64Array>().unwrap().value(0), 3);
+    assert_eq!(
+        b.column(2)
+            .as_primitive::<arrow::datatypes::UInt64Type>()
+            .value(0),
+        2
+    );
+    assert_eq!(
+        b.column(4)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .value(0),
+        3
+    );
     assert_eq!(ints(&ctx, "SELECT count(*) FROM g").await, vec![40]);
-    assert_eq!(ints(&ctx, "SELECT count(*) FROM g WHERE gt IS NULL OR gt = './.'").await, vec![20]);
+    assert_eq!(
+        ints(
+            &ctx,
+            "SELECT count(*) FROM g WHERE gt IS NULL OR gt = './.'"
+        )
+        .await,
+        vec![20]
+    );
     assert_eq!(ints(&ctx, "SELECT count(dp) FROM g").await, vec![20]);
     assert_eq!(ints(&ctx, "SELECT count(*) FROM v LIMIT 3").await, vec![20]);
     let nested = ints(&ctx, "SELECT sum(array_length(genotypes, 1)) FROM v").await;
@@ -141,6 +208,16 @@ async fn malformed_records_name_the_file_and_line() {
     let path = dir.path().join("bad.vcf");
     std::fs::write(&path, format!("{HEADER}chr1\t5\t.\tA\tC\t.\tPASS\t.\tGT:DP\t0/1:3\t0/0:1\nchr1\tx\t.\tA\tC\t.\tPASS\t.\n")).unwrap();
     let ctx = ctx_with(&path, 1).await;
-    let err = ctx.sql("SELECT * FROM v").await.unwrap().collect().await.unwrap_err().to_string();
-    assert!(err.contains("bad.vcf") && err.contains("line 11") && err.contains("POS 'x'"), "{err}");
+    let err = ctx
+        .sql("SELECT * FROM v")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("bad.vcf") && err.contains("line 11") && err.contains("POS 'x'"),
+        "{err}"
+    );
 }

@@ -43,7 +43,12 @@ fn default_port() -> u16 {
 
 impl Default for Listen {
     fn default() -> Self {
-        Listen { host: default_host(), port: default_port(), admin_port: None, pass_view_types: false }
+        Listen {
+            host: default_host(),
+            port: default_port(),
+            admin_port: None,
+            pass_view_types: false,
+        }
     }
 }
 
@@ -61,7 +66,10 @@ fn default_ttl() -> u64 {
 
 impl Default for Auth {
     fn default() -> Self {
-        Auth { token_ttl_s: default_ttl(), users: vec![] }
+        Auth {
+            token_ttl_s: default_ttl(),
+            users: vec![],
+        }
     }
 }
 

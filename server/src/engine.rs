@@ -40,7 +40,11 @@ impl Engine {
         let ctx = SessionContext::new_with_config_rt(session, runtime.build_arc()?);
         let report = build_catalog(&ctx, &config.catalog).await?;
         genoflight_udfs::register(&ctx);
-        Ok(Engine { ctx, report, pass_view_types: config.server.pass_view_types })
+        Ok(Engine {
+            ctx,
+            report,
+            pass_view_types: config.server.pass_view_types,
+        })
     }
 
     pub fn context(&self) -> &SessionContext {
@@ -68,7 +72,11 @@ impl Engine {
     /// The schema a client receives for `plan`.
     pub fn output_schema(&self, plan: &LogicalPlan) -> SchemaRef {
         let schema = plan.schema().as_arrow();
-        if self.pass_view_types { Arc::new(schema.clone()) } else { wire_schema(schema) }
+        if self.pass_view_types {
+            Arc::new(schema.clone())
+        } else {
+            wire_schema(schema)
+        }
     }
 
     /// Runs `plan`, streaming batches in the client schema as they are produced.
@@ -85,7 +93,9 @@ impl Engine {
     pub async fn query(&self, sql: &str) -> Result<SendableRecordBatchStream> {
         let plan = self.plan(sql).await?;
         if !plan.get_parameter_types()?.is_empty() {
-            return Err(DataFusionError::Plan("the statement has parameters but none were bound".into()));
+            return Err(DataFusionError::Plan(
+                "the statement has parameters but none were bound".into(),
+            ));
         }
         self.execute(plan).await
     }

@@ -11,8 +11,12 @@ pub async fn catalog_json(engine: &Engine) -> Result<String> {
     let catalog = engine.context().catalog(CATALOG);
     let mut tables = Vec::new();
     for info in &engine.report().tables {
-        let Some(schema) = catalog.as_ref().and_then(|c| c.schema(&info.schema)) else { continue };
-        let Some(table) = schema.table(&info.name).await? else { continue };
+        let Some(schema) = catalog.as_ref().and_then(|c| c.schema(&info.schema)) else {
+            continue;
+        };
+        let Some(table) = schema.table(&info.name).await? else {
+            continue;
+        };
         let columns: Vec<Value> = wire_schema(&table.schema())
             .fields()
             .iter()

@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use arrow_flight::sql::metadata::{SqlInfoData, SqlInfoDataBuilder, XdbcTypeInfo, XdbcTypeInfoData, XdbcTypeInfoDataBuilder};
+use arrow_flight::sql::metadata::{
+    SqlInfoData, SqlInfoDataBuilder, XdbcTypeInfo, XdbcTypeInfoData, XdbcTypeInfoDataBuilder,
+};
 use arrow_flight::sql::{
-    Nullable, Searchable, SqlInfo, SqlNullOrdering, SqlSupportedCaseSensitivity, SqlSupportedTransaction,
-    SupportedSqlGrammar, XdbcDataType,
+    Nullable, Searchable, SqlInfo, SqlNullOrdering, SqlSupportedCaseSensitivity,
+    SqlSupportedTransaction, SupportedSqlGrammar, XdbcDataType,
 };
 
 pub fn sql_info() -> SqlInfoData {
@@ -18,7 +20,10 @@ pub fn sql_info() -> SqlInfoData {
     b.append(SqlInfo::FlightSqlServerReadOnly, true);
     b.append(SqlInfo::FlightSqlServerSql, true);
     b.append(SqlInfo::FlightSqlServerSubstrait, false);
-    b.append(SqlInfo::FlightSqlServerTransaction, SqlSupportedTransaction::None as i32);
+    b.append(
+        SqlInfo::FlightSqlServerTransaction,
+        SqlSupportedTransaction::None as i32,
+    );
     b.append(SqlInfo::FlightSqlServerCancel, true);
     b.append(SqlInfo::FlightSqlServerStatementTimeout, 0i32);
     b.append(SqlInfo::FlightSqlServerTransactionTimeout, 0i32);
@@ -26,11 +31,20 @@ pub fn sql_info() -> SqlInfoData {
     b.append(SqlInfo::SqlDdlSchema, false);
     b.append(SqlInfo::SqlDdlTable, false);
     // Unquoted identifiers fold to lower case; quoted ones keep theirs.
-    b.append(SqlInfo::SqlIdentifierCase, SqlSupportedCaseSensitivity::SqlCaseSensitivityLowercase as i32);
+    b.append(
+        SqlInfo::SqlIdentifierCase,
+        SqlSupportedCaseSensitivity::SqlCaseSensitivityLowercase as i32,
+    );
     b.append(SqlInfo::SqlIdentifierQuoteChar, "\"");
-    b.append(SqlInfo::SqlQuotedIdentifierCase, SqlSupportedCaseSensitivity::SqlCaseSensitivityCaseInsensitive as i32);
+    b.append(
+        SqlInfo::SqlQuotedIdentifierCase,
+        SqlSupportedCaseSensitivity::SqlCaseSensitivityCaseInsensitive as i32,
+    );
     b.append(SqlInfo::SqlAllTablesAreSelectable, true);
-    b.append(SqlInfo::SqlNullOrdering, SqlNullOrdering::SqlNullsSortedHigh as i32);
+    b.append(
+        SqlInfo::SqlNullOrdering,
+        SqlNullOrdering::SqlNullsSortedHigh as i32,
+    );
     b.append(SqlInfo::SqlSearchStringEscape, "\\");
     b.append(SqlInfo::SqlExtraNameCharacters, "");
     b.append(SqlInfo::SqlSupportsColumnAliasing, true);
@@ -41,7 +55,10 @@ pub fn sql_info() -> SqlInfoData {
     b.append(SqlInfo::SqlSupportsOrderByUnrelated, true);
     b.append(SqlInfo::SqlSupportsLikeEscapeClause, true);
     b.append(SqlInfo::SqlSupportsNonNullableColumns, true);
-    b.append(SqlInfo::SqlSupportedGrammar, SupportedSqlGrammar::SqlCoreGrammar as i32);
+    b.append(
+        SqlInfo::SqlSupportedGrammar,
+        SupportedSqlGrammar::SqlCoreGrammar as i32,
+    );
     b.append(SqlInfo::SqlSchemaTerm, "schema");
     b.append(SqlInfo::SqlCatalogTerm, "catalog");
     b.append(SqlInfo::SqlProcedureTerm, "procedure");
@@ -60,21 +77,46 @@ pub fn sql_info() -> SqlInfoData {
     b.append(SqlInfo::SqlMaxStatementLength, 0i64);
     b.append(
         SqlInfo::SqlKeywords,
-        &["EXPLAIN", "LIMIT", "OFFSET", "QUALIFY", "UNNEST", "ARRAY", "STRUCT", "MAP"][..],
+        &[
+            "EXPLAIN", "LIMIT", "OFFSET", "QUALIFY", "UNNEST", "ARRAY", "STRUCT", "MAP",
+        ][..],
     );
     b.append(
         SqlInfo::SqlNumericFunctions,
-        &["abs", "ceil", "floor", "round", "power", "sqrt", "ln", "log", "log10", "exp", "trunc", "random"][..],
+        &[
+            "abs", "ceil", "floor", "round", "power", "sqrt", "ln", "log", "log10", "exp", "trunc",
+            "random",
+        ][..],
     );
     b.append(
         SqlInfo::SqlStringFunctions,
-        &["length", "lower", "upper", "substr", "trim", "concat", "replace", "split_part", "starts_with", "regexp_like"][..],
+        &[
+            "length",
+            "lower",
+            "upper",
+            "substr",
+            "trim",
+            "concat",
+            "replace",
+            "split_part",
+            "starts_with",
+            "regexp_like",
+        ][..],
     );
-    b.append(SqlInfo::SqlDatetimeFunctions, &["now", "date_trunc", "date_part", "to_timestamp"][..]);
+    b.append(
+        SqlInfo::SqlDatetimeFunctions,
+        &["now", "date_trunc", "date_part", "to_timestamp"][..],
+    );
     b.build().expect("static SqlInfo is valid")
 }
 
-fn xdbc(name: &str, data_type: XdbcDataType, column_size: Option<i32>, quoted: bool, radix: Option<i32>) -> XdbcTypeInfo {
+fn xdbc(
+    name: &str,
+    data_type: XdbcDataType,
+    column_size: Option<i32>,
+    quoted: bool,
+    radix: Option<i32>,
+) -> XdbcTypeInfo {
     XdbcTypeInfo {
         type_name: name.into(),
         data_type,

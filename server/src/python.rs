@@ -39,7 +39,9 @@ fn serve(py: Python<'_>, config_json: &str) -> PyResult<()> {
     let config = parse_config(config_json)?;
     py.detach(|| {
         crate::logging::init();
-        runtime()?.block_on(crate::serve::run(config)).map_err(PyRuntimeError::new_err)
+        runtime()?
+            .block_on(crate::serve::run(config))
+            .map_err(PyRuntimeError::new_err)
     })
 }
 
@@ -54,7 +56,8 @@ fn query<'py>(py: Python<'py>, config_json: &str, sql: &str) -> PyResult<Bound<'
             let schema = stream.schema();
             let batches: Vec<_> = stream.try_collect().await.map_err(value_error)?;
             let mut out = Vec::new();
-            let mut writer = StreamWriter::try_new(&mut out, &schema).map_err(|e| value_error(e.into()))?;
+            let mut writer =
+                StreamWriter::try_new(&mut out, &schema).map_err(|e| value_error(e.into()))?;
             for b in &batches {
                 writer.write(b).map_err(|e| value_error(e.into()))?;
             }
@@ -73,7 +76,9 @@ fn tables(py: Python<'_>, config_json: &str) -> PyResult<String> {
     py.detach(|| {
         runtime()?.block_on(async {
             let engine = Engine::new(&config).await.map_err(value_error)?;
-            crate::listing::catalog_json(&engine).await.map_err(value_error)
+            crate::listing::catalog_json(&engine)
+                .await
+                .map_err(value_error)
         })
     })
 }

@@ -12,7 +12,10 @@ pub fn number_placeholders(sql: &str) -> Result<String> {
     let tokens = Tokenizer::new(&GenericDialect {}, sql)
         .tokenize()
         .map_err(|e| DataFusionError::SQL(Box::new(e.into()), None))?;
-    if !tokens.iter().any(|t| matches!(t, Token::Placeholder(p) if p == "?")) {
+    if !tokens
+        .iter()
+        .any(|t| matches!(t, Token::Placeholder(p) if p == "?"))
+    {
         return Ok(sql.to_string());
     }
     let mut n = 0;
@@ -44,7 +47,11 @@ fn check(statement: &Statement) -> Result<()> {
             },
             other => {
                 let text = other.to_string();
-                let keyword = text.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+                let keyword = text
+                    .split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 Err(refuse(&keyword))
             }
         },
@@ -75,7 +82,12 @@ mod tests {
 
     #[test]
     fn queries_pass_and_writes_are_refused() {
-        for ok in ["SELECT 1", "WITH a AS (SELECT 1) SELECT * FROM a", "EXPLAIN SELECT 1", "SHOW TABLES"] {
+        for ok in [
+            "SELECT 1",
+            "WITH a AS (SELECT 1) SELECT * FROM a",
+            "EXPLAIN SELECT 1",
+            "SHOW TABLES",
+        ] {
             parse_read_only(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
         for bad in [
@@ -89,7 +101,10 @@ mod tests {
             "SELECT 1; DROP TABLE t",
         ] {
             let e = parse_read_only(bad).unwrap_err().to_string();
-            assert!(e.contains("read-only") || e.contains("exactly one"), "{bad}: {e}");
+            assert!(
+                e.contains("read-only") || e.contains("exactly one"),
+                "{bad}: {e}"
+            );
         }
     }
 

@@ -6,9 +6,11 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::ipc::writer::IpcWriteOptions;
 use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::error::FlightError;
@@ -19,15 +21,16 @@ use arrow_flight::sql::{
     ActionCancelQueryRequest, ActionCancelQueryResult, ActionClosePreparedStatementRequest,
     ActionCreatePreparedStatementRequest, ActionCreatePreparedStatementResult, CommandGetCatalogs,
     CommandGetCrossReference, CommandGetDbSchemas, CommandGetExportedKeys, CommandGetImportedKeys,
-    CommandGetPrimaryKeys, CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables, CommandGetXdbcTypeInfo,
-    CommandPreparedStatementQuery, CommandPreparedStatementUpdate, CommandStatementIngest, CommandStatementQuery,
-    CommandStatementUpdate, DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, TicketStatementQuery,
+    CommandGetPrimaryKeys, CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables,
+    CommandGetXdbcTypeInfo, CommandPreparedStatementQuery, CommandPreparedStatementUpdate,
+    CommandStatementIngest, CommandStatementQuery, CommandStatementUpdate,
+    DoPutPreparedStatementResult, ProstMessageExt, SqlInfo, TicketStatementQuery,
 };
 use arrow_flight::{
-    Action, CancelFlightInfoRequest, CancelFlightInfoResult, CancelStatus, FlightDescriptor, FlightEndpoint,
-    FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage, SchemaAsIpc, Ticket,
+    Action, CancelFlightInfoRequest, CancelFlightInfoResult, CancelStatus, FlightDescriptor,
+    FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage, SchemaAsIpc,
+    Ticket,
 };
-use arrow::ipc::writer::IpcWriteOptions;
 use bytes::Bytes;
 use datafusion::common::{DataFusionError, ParamValues, ScalarValue};
 use datafusion::logical_expr::LogicalPlan;
@@ -40,8 +43,10 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::engine::Engine;
 use crate::metadata;
 
-type DoGetStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send + 'static>>;
-type DoActionStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::Result, Status>> + Send + 'static>>;
+type DoGetStream =
+    Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send + 'static>>;
+type DoActionStream =
+    Pin<Box<dyn Stream<Item = Result<arrow_flight::Result, Status>> + Send + 'static>>;
 
 /// Maps an engine error to the gRPC status a client sees; the message is
 /// DataFusion's, which names the table, column, file or line at fault.
@@ -57,11 +62,16 @@ pub fn status(e: DataFusionError) -> Status {
     }
 }
 
+/// Prepared statements idle this long are dropped: the JDBC driver does not
+/// always close the statements it prepares.
+const PREPARED_IDLE: Duration = Duration::from_secs(3600);
+
 /// A prepared statement: its plan, with placeholders, and the bound values.
 struct Prepared {
     plan: LogicalPlan,
     parameters: Vec<(String, Option<DataType>)>,
     bound: Option<Vec<ScalarValue>>,
+    last_used: Instant,
 }
 
 impl Prepared {
@@ -75,7 +85,12 @@ impl Prepared {
                 self.parameters.len()
             ))
         })?;
-        self.plan.clone().with_param_values(ParamValues::List(values.into_iter().map(Into::into).collect())).map_err(status)
+        self.plan
+            .clone()
+            .with_param_values(ParamValues::List(
+                values.into_iter().map(Into::into).collect(),
+            ))
+            .map_err(status)
     }
 }
 
@@ -116,11 +131,17 @@ pub struct GenoflightService {
 fn ipc_schema(schema: &Schema) -> Result<Bytes, Status> {
     let IpcMessage(bytes) = SchemaAsIpc::new(schema, &IpcWriteOptions::default())
         .try_into()
-        .map_err(|e: arrow::error::ArrowError| Status::internal(format!("cannot encode schema: {e}")))?;
+        .map_err(|e: arrow::error::ArrowError| {
+            Status::internal(format!("cannot encode schema: {e}"))
+        })?;
     Ok(bytes)
 }
 
-fn flight_info(schema: &Schema, ticket: Vec<u8>, descriptor: FlightDescriptor) -> Result<Response<FlightInfo>, Status> {
+fn flight_info(
+    schema: &Schema,
+    ticket: Vec<u8>,
+    descriptor: FlightDescriptor,
+) -> Result<Response<FlightInfo>, Status> {
     let info = FlightInfo::new()
         .try_with_schema(schema)
         .map_err(|e| Status::internal(format!("cannot encode schema: {e}")))?
@@ -130,9 +151,15 @@ fn flight_info(schema: &Schema, ticket: Vec<u8>, descriptor: FlightDescriptor) -
 }
 
 /// One metadata batch as a DoGet stream.
-fn batch_stream(schema: SchemaRef, batch: Result<RecordBatch, FlightError>) -> Response<DoGetStream> {
+fn batch_stream(
+    schema: SchemaRef,
+    batch: Result<RecordBatch, FlightError>,
+) -> Response<DoGetStream> {
     let batches = stream::once(async move { batch });
-    let flight = FlightDataEncoderBuilder::new().with_schema(schema).build(batches).map_err(Status::from);
+    let flight = FlightDataEncoderBuilder::new()
+        .with_schema(schema)
+        .build(batches)
+        .map_err(Status::from);
     Response::new(Box::pin(flight))
 }
 
@@ -148,24 +175,62 @@ impl GenoflightService {
     }
 
     /// Executes `plan`, registered under `ticket` so it can be cancelled.
-    async fn stream_plan(&self, plan: LogicalPlan, ticket: Bytes) -> Result<Response<DoGetStream>, Status> {
+    async fn stream_plan(
+        &self,
+        plan: LogicalPlan,
+        ticket: Bytes,
+    ) -> Result<Response<DoGetStream>, Status> {
         let schema = self.engine.output_schema(&plan);
         let batches = self.engine.execute(plan).await.map_err(status)?;
         let (abort, registration) = AbortHandle::new_pair();
         let id = self.running.next_id.fetch_add(1, Ordering::Relaxed);
-        self.running.by_ticket.lock().unwrap().entry(ticket.clone()).or_default().push((id, abort.clone()));
-        let guard = RunningGuard { running: self.running.clone(), ticket, id };
+        self.running
+            .by_ticket
+            .lock()
+            .unwrap()
+            .entry(ticket.clone())
+            .or_default()
+            .push((id, abort.clone()));
+        let guard = RunningGuard {
+            running: self.running.clone(),
+            ticket,
+            id,
+        };
         let batches = Abortable::new(batches, registration)
             .map(|b| b.map_err(|e| FlightError::Tonic(Box::new(status(e)))))
-            .chain(stream::once(async move {
-                abort.is_aborted().then(|| Err(FlightError::Tonic(Box::new(Status::cancelled("query cancelled")))))
-            }).filter_map(|x| async move { x }))
+            .chain(
+                stream::once(async move {
+                    abort.is_aborted().then(|| {
+                        Err(FlightError::Tonic(Box::new(Status::cancelled(
+                            "query cancelled",
+                        ))))
+                    })
+                })
+                .filter_map(|x| async move { x }),
+            )
             .map(move |b| {
                 let _keep_registered = &guard;
                 b
             });
-        let flight = FlightDataEncoderBuilder::new().with_schema(schema).build(batches).map_err(Status::from);
+        let flight = FlightDataEncoderBuilder::new()
+            .with_schema(schema)
+            .build(batches)
+            .map_err(Status::from);
         Ok(Response::new(Box::pin(flight)))
+    }
+
+    /// Runs `f` on a live prepared statement, marking it used.
+    fn with_prepared<T>(
+        &self,
+        handle: &Bytes,
+        f: impl FnOnce(&mut Prepared) -> Result<T, Status>,
+    ) -> Result<T, Status> {
+        let mut prepared = self.prepared.lock().unwrap();
+        let p = prepared
+            .get_mut(handle)
+            .ok_or_else(|| Status::not_found("unknown, closed or expired prepared statement"))?;
+        p.last_used = Instant::now();
+        f(p)
     }
 
     fn cancel_tickets<'a>(&self, tickets: impl Iterator<Item = &'a Bytes>) -> bool {
@@ -180,7 +245,10 @@ impl GenoflightService {
         any
     }
 
-    async fn tables_batch(&self, query: CommandGetTables) -> Result<(SchemaRef, Result<RecordBatch, FlightError>), Status> {
+    async fn tables_batch(
+        &self,
+        query: CommandGetTables,
+    ) -> Result<(SchemaRef, Result<RecordBatch, FlightError>), Status> {
         let include_schema = query.include_schema;
         let mut builder = query.into_builder();
         let ctx = self.engine.context();
@@ -188,11 +256,15 @@ impl GenoflightService {
             let mut schemas = catalog.schema_names();
             schemas.sort();
             for schema_name in schemas {
-                let Some(schema) = catalog.schema(&schema_name) else { continue };
+                let Some(schema) = catalog.schema(&schema_name) else {
+                    continue;
+                };
                 let mut names = schema.table_names();
                 names.sort();
                 for name in names {
-                    let Ok(Some(table)) = schema.table(&name).await else { continue };
+                    let Ok(Some(table)) = schema.table(&name).await else {
+                        continue;
+                    };
                     let kind = match table.table_type() {
                         datafusion::datasource::TableType::View => "VIEW",
                         datafusion::datasource::TableType::Temporary => "LOCAL TEMPORARY",
@@ -203,7 +275,9 @@ impl GenoflightService {
                     } else {
                         Arc::new(Schema::empty())
                     };
-                    builder.append(CATALOG, &schema_name, &name, kind, &table_schema).map_err(|e| Status::internal(e.to_string()))?;
+                    builder
+                        .append(CATALOG, &schema_name, &name, kind, &table_schema)
+                        .map_err(|e| Status::internal(e.to_string()))?;
                 }
             }
         }
@@ -217,7 +291,10 @@ fn empty_keys(schema: SchemaRef) -> Response<DoGetStream> {
 }
 
 /// The first row of the bound parameter batches, cast to the planned types.
-fn parameter_values(batches: &[RecordBatch], parameters: &[(String, Option<DataType>)]) -> Result<Vec<ScalarValue>, Status> {
+fn parameter_values(
+    batches: &[RecordBatch],
+    parameters: &[(String, Option<DataType>)],
+) -> Result<Vec<ScalarValue>, Status> {
     let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
         return Err(Status::invalid_argument("no parameter values were sent"));
     };
@@ -235,9 +312,9 @@ fn parameter_values(batches: &[RecordBatch], parameters: &[(String, Option<DataT
         .map(|(column, (name, ty))| {
             let value = ScalarValue::try_from_array(column, 0).map_err(status)?;
             match ty {
-                Some(ty) if value.data_type() != *ty => value
-                    .cast_to(ty)
-                    .map_err(|e| Status::invalid_argument(format!("parameter {name}: {}", e.strip_backtrace()))),
+                Some(ty) if value.data_type() != *ty => value.cast_to(ty).map_err(|e| {
+                    Status::invalid_argument(format!("parameter {name}: {}", e.strip_backtrace()))
+                }),
                 _ => Ok(value),
             }
         })
@@ -251,9 +328,17 @@ impl FlightSqlService for GenoflightService {
     async fn do_handshake(
         &self,
         _request: Request<Streaming<HandshakeRequest>>,
-    ) -> Result<Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>, Status> {
-        let response = HandshakeResponse { protocol_version: 0, payload: Bytes::new() };
-        Ok(Response::new(Box::pin(stream::once(async { Ok(response) }))))
+    ) -> Result<
+        Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>,
+        Status,
+    > {
+        let response = HandshakeResponse {
+            protocol_version: 0,
+            payload: Bytes::new(),
+        };
+        Ok(Response::new(Box::pin(stream::once(async {
+            Ok(response)
+        }))))
     }
 
     async fn get_flight_info_statement(
@@ -263,10 +348,18 @@ impl FlightSqlService for GenoflightService {
     ) -> Result<Response<FlightInfo>, Status> {
         let plan = self.engine.plan(&query.query).await.map_err(status)?;
         if !plan.get_parameter_types().map_err(status)?.is_empty() {
-            return Err(Status::invalid_argument("statements with parameters must be prepared"));
+            return Err(Status::invalid_argument(
+                "statements with parameters must be prepared",
+            ));
         }
-        let ticket = TicketStatementQuery { statement_handle: query.query.into() };
-        flight_info(&self.engine.output_schema(&plan), ticket.as_any().encode_to_vec(), request.into_inner())
+        let ticket = TicketStatementQuery {
+            statement_handle: query.query.into(),
+        };
+        flight_info(
+            &self.engine.output_schema(&plan),
+            ticket.as_any().encode_to_vec(),
+            request.into_inner(),
+        )
     }
 
     async fn get_flight_info_prepared_statement(
@@ -274,14 +367,8 @@ impl FlightSqlService for GenoflightService {
         cmd: CommandPreparedStatementQuery,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = {
-            let prepared = self.prepared.lock().unwrap();
-            let p = prepared
-                .get(&cmd.prepared_statement_handle)
-                .ok_or_else(|| Status::not_found("unknown or closed prepared statement"))?;
-            let plan = p.bound_plan()?;
-            self.engine.output_schema(&plan)
-        };
+        let plan = self.with_prepared(&cmd.prepared_statement_handle, |p| p.bound_plan())?;
+        let schema = self.engine.output_schema(&plan);
         flight_info(&schema, cmd.as_any().encode_to_vec(), request.into_inner())
     }
 
@@ -290,8 +377,12 @@ impl FlightSqlService for GenoflightService {
         query: CommandGetCatalogs,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = query.clone().into_builder().schema();
-        flight_info(&schema, query.as_any().encode_to_vec(), request.into_inner())
+        let schema = query.into_builder().schema();
+        flight_info(
+            &schema,
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )
     }
 
     async fn get_flight_info_schemas(
@@ -300,7 +391,11 @@ impl FlightSqlService for GenoflightService {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let schema = query.clone().into_builder().schema();
-        flight_info(&schema, query.as_any().encode_to_vec(), request.into_inner())
+        flight_info(
+            &schema,
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )
     }
 
     async fn get_flight_info_tables(
@@ -309,7 +404,11 @@ impl FlightSqlService for GenoflightService {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let schema = query.clone().into_builder().schema();
-        flight_info(&schema, query.as_any().encode_to_vec(), request.into_inner())
+        flight_info(
+            &schema,
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )
     }
 
     async fn get_flight_info_table_types(
@@ -317,8 +416,12 @@ impl FlightSqlService for GenoflightService {
         query: CommandGetTableTypes,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = query.clone().into_builder().schema();
-        flight_info(&schema, query.as_any().encode_to_vec(), request.into_inner())
+        let schema = query.into_builder().schema();
+        flight_info(
+            &schema,
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )
     }
 
     async fn get_flight_info_sql_info(
@@ -327,7 +430,11 @@ impl FlightSqlService for GenoflightService {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let schema = query.clone().into_builder(&self.sql_info).schema();
-        flight_info(&schema, query.as_any().encode_to_vec(), request.into_inner())
+        flight_info(
+            &schema,
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )
     }
 
     async fn get_flight_info_primary_keys(
@@ -335,7 +442,11 @@ impl FlightSqlService for GenoflightService {
         query: CommandGetPrimaryKeys,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        flight_info(&metadata::primary_keys_schema(), query.as_any().encode_to_vec(), request.into_inner())
+        flight_info(
+            &metadata::primary_keys_schema(),
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )
     }
 
     async fn get_flight_info_exported_keys(
@@ -343,7 +454,11 @@ impl FlightSqlService for GenoflightService {
         query: CommandGetExportedKeys,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        flight_info(&metadata::foreign_keys_schema(), query.as_any().encode_to_vec(), request.into_inner())
+        flight_info(
+            &metadata::foreign_keys_schema(),
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )
     }
 
     async fn get_flight_info_imported_keys(
@@ -351,7 +466,11 @@ impl FlightSqlService for GenoflightService {
         query: CommandGetImportedKeys,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        flight_info(&metadata::foreign_keys_schema(), query.as_any().encode_to_vec(), request.into_inner())
+        flight_info(
+            &metadata::foreign_keys_schema(),
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )
     }
 
     async fn get_flight_info_cross_reference(
@@ -359,7 +478,11 @@ impl FlightSqlService for GenoflightService {
         query: CommandGetCrossReference,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        flight_info(&metadata::foreign_keys_schema(), query.as_any().encode_to_vec(), request.into_inner())
+        flight_info(
+            &metadata::foreign_keys_schema(),
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )
     }
 
     async fn get_flight_info_xdbc_type_info(
@@ -367,8 +490,12 @@ impl FlightSqlService for GenoflightService {
         query: CommandGetXdbcTypeInfo,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = query.clone().into_builder(&self.xdbc).schema();
-        flight_info(&schema, query.as_any().encode_to_vec(), request.into_inner())
+        let schema = query.into_builder(&self.xdbc).schema();
+        flight_info(
+            &schema,
+            query.as_any().encode_to_vec(),
+            request.into_inner(),
+        )
     }
 
     async fn do_get_statement(
@@ -387,13 +514,7 @@ impl FlightSqlService for GenoflightService {
         query: CommandPreparedStatementQuery,
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        let plan = {
-            let prepared = self.prepared.lock().unwrap();
-            prepared
-                .get(&query.prepared_statement_handle)
-                .ok_or_else(|| Status::not_found("unknown or closed prepared statement"))?
-                .bound_plan()?
-        };
+        let plan = self.with_prepared(&query.prepared_statement_handle, |p| p.bound_plan())?;
         self.stream_plan(plan, request.into_inner().ticket).await
     }
 
@@ -498,7 +619,9 @@ impl FlightSqlService for GenoflightService {
         _ticket: CommandStatementUpdate,
         _request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
-        Err(Status::permission_denied("genoflight is read-only: updates are not allowed"))
+        Err(Status::permission_denied(
+            "genoflight is read-only: updates are not allowed",
+        ))
     }
 
     async fn do_put_statement_ingest(
@@ -506,7 +629,9 @@ impl FlightSqlService for GenoflightService {
         _ticket: CommandStatementIngest,
         _request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
-        Err(Status::permission_denied("genoflight is read-only: ingestion is not allowed"))
+        Err(Status::permission_denied(
+            "genoflight is read-only: ingestion is not allowed",
+        ))
     }
 
     async fn do_put_prepared_statement_update(
@@ -514,7 +639,9 @@ impl FlightSqlService for GenoflightService {
         _query: CommandPreparedStatementUpdate,
         _request: Request<PeekableFlightDataStream>,
     ) -> Result<i64, Status> {
-        Err(Status::permission_denied("genoflight is read-only: updates are not allowed"))
+        Err(Status::permission_denied(
+            "genoflight is read-only: updates are not allowed",
+        ))
     }
 
     async fn do_put_prepared_statement_query(
@@ -523,26 +650,20 @@ impl FlightSqlService for GenoflightService {
         request: Request<PeekableFlightDataStream>,
     ) -> Result<DoPutPreparedStatementResult, Status> {
         let handle = query.prepared_statement_handle;
-        let parameters = {
-            let prepared = self.prepared.lock().unwrap();
-            prepared
-                .get(&handle)
-                .ok_or_else(|| Status::not_found("unknown or closed prepared statement"))?
-                .parameters
-                .clone()
-        };
+        let parameters = self.with_prepared(&handle, |p| Ok(p.parameters.clone()))?;
         let flight = request.into_inner().map_err(FlightError::from);
         let batches: Vec<RecordBatch> = FlightRecordBatchStream::new_from_flight_data(flight)
             .try_collect()
             .await
             .map_err(Status::from)?;
         let values = parameter_values(&batches, &parameters)?;
-        let mut prepared = self.prepared.lock().unwrap();
-        let p = prepared
-            .get_mut(&handle)
-            .ok_or_else(|| Status::not_found("unknown or closed prepared statement"))?;
-        p.bound = Some(values);
-        Ok(DoPutPreparedStatementResult { prepared_statement_handle: Some(handle) })
+        self.with_prepared(&handle, |p| {
+            p.bound = Some(values);
+            Ok(())
+        })?;
+        Ok(DoPutPreparedStatementResult {
+            prepared_statement_handle: Some(handle),
+        })
     }
 
     async fn do_action_create_prepared_statement(
@@ -551,10 +672,17 @@ impl FlightSqlService for GenoflightService {
         _request: Request<Action>,
     ) -> Result<ActionCreatePreparedStatementResult, Status> {
         let plan = self.engine.plan(&query.query).await.map_err(status)?;
-        let mut parameters: Vec<(String, Option<DataType>)> =
-            plan.get_parameter_types().map_err(status)?.into_iter().collect();
+        let mut parameters: Vec<(String, Option<DataType>)> = plan
+            .get_parameter_types()
+            .map_err(status)?
+            .into_iter()
+            .collect();
         // `$10` after `$9`: order by the number, not the text.
-        parameters.sort_by_key(|(name, _)| name.trim_start_matches('$').parse::<usize>().unwrap_or(usize::MAX));
+        parameters.sort_by_key(|(name, _)| {
+            name.trim_start_matches('$')
+                .parse::<usize>()
+                .unwrap_or(usize::MAX)
+        });
         let parameter_schema = Schema::new(
             parameters
                 .iter()
@@ -563,7 +691,18 @@ impl FlightSqlService for GenoflightService {
         );
         let dataset_schema = self.engine.output_schema(&plan);
         let handle = Bytes::from(uuid::Uuid::new_v4().to_string());
-        self.prepared.lock().unwrap().insert(handle.clone(), Prepared { plan, parameters, bound: None });
+        let mut prepared = self.prepared.lock().unwrap();
+        prepared.retain(|_, p| p.last_used.elapsed() < PREPARED_IDLE);
+        prepared.insert(
+            handle.clone(),
+            Prepared {
+                plan,
+                parameters,
+                bound: None,
+                last_used: Instant::now(),
+            },
+        );
+        drop(prepared);
         Ok(ActionCreatePreparedStatementResult {
             prepared_statement_handle: handle,
             dataset_schema: ipc_schema(&dataset_schema)?,
@@ -576,7 +715,10 @@ impl FlightSqlService for GenoflightService {
         query: ActionClosePreparedStatementRequest,
         _request: Request<Action>,
     ) -> Result<(), Status> {
-        self.prepared.lock().unwrap().remove(&query.prepared_statement_handle);
+        self.prepared
+            .lock()
+            .unwrap()
+            .remove(&query.prepared_statement_handle);
         Ok(())
     }
 
@@ -585,11 +727,18 @@ impl FlightSqlService for GenoflightService {
         query: ActionCancelQueryRequest,
         _request: Request<Action>,
     ) -> Result<ActionCancelQueryResult, Status> {
-        let info = FlightInfo::decode(query.info).map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let tickets: Vec<Bytes> = info.endpoint.iter().filter_map(|e| e.ticket.as_ref().map(|t| t.ticket.clone())).collect();
+        let info =
+            FlightInfo::decode(query.info).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let tickets: Vec<Bytes> = info
+            .endpoint
+            .iter()
+            .filter_map(|e| e.ticket.as_ref().map(|t| t.ticket.clone()))
+            .collect();
         let cancelled = self.cancel_tickets(tickets.iter());
         // 1 = CANCEL_RESULT_CANCELLED, 3 = CANCEL_RESULT_NOT_CANCELLABLE.
-        Ok(ActionCancelQueryResult { result: if cancelled { 1 } else { 3 } })
+        Ok(ActionCancelQueryResult {
+            result: if cancelled { 1 } else { 3 },
+        })
     }
 
     async fn do_action_fallback(
@@ -598,18 +747,28 @@ impl FlightSqlService for GenoflightService {
     ) -> Result<Response<<Self as FlightService>::DoActionStream>, Status> {
         let action = request.into_inner();
         if action.r#type != "CancelFlightInfo" {
-            return Err(Status::invalid_argument(format!("unknown action {:?}", action.r#type)));
+            return Err(Status::invalid_argument(format!(
+                "unknown action {:?}",
+                action.r#type
+            )));
         }
-        let cancel = CancelFlightInfoRequest::decode(action.body).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let cancel = CancelFlightInfoRequest::decode(action.body)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let tickets: Vec<Bytes> = cancel
             .info
             .iter()
             .flat_map(|i| i.endpoint.iter())
             .filter_map(|e| e.ticket.as_ref().map(|t| t.ticket.clone()))
             .collect();
-        let status = if self.cancel_tickets(tickets.iter()) { CancelStatus::Cancelled } else { CancelStatus::NotCancellable };
+        let status = if self.cancel_tickets(tickets.iter()) {
+            CancelStatus::Cancelled
+        } else {
+            CancelStatus::NotCancellable
+        };
         let result = CancelFlightInfoResult::new(status);
-        let body = arrow_flight::Result { body: result.encode_to_vec().into() };
+        let body = arrow_flight::Result {
+            body: result.encode_to_vec().into(),
+        };
         let out: DoActionStream = Box::pin(stream::once(async { Ok(body) }));
         Ok(Response::new(out))
     }

@@ -15,14 +15,19 @@ fn wire_type(t: &DataType) -> DataType {
         DataType::List(f) | DataType::ListView(f) => DataType::List(wire_field(f)),
         DataType::LargeList(f) | DataType::LargeListView(f) => DataType::LargeList(wire_field(f)),
         DataType::FixedSizeList(f, n) => DataType::FixedSizeList(wire_field(f), *n),
-        DataType::Struct(fields) => DataType::Struct(fields.iter().map(wire_field).collect::<Fields>()),
+        DataType::Struct(fields) => {
+            DataType::Struct(fields.iter().map(wire_field).collect::<Fields>())
+        }
         DataType::Map(f, sorted) => DataType::Map(wire_field(f), *sorted),
         other => other.clone(),
     }
 }
 
 fn wire_field(f: &FieldRef) -> FieldRef {
-    Arc::new(Field::new(f.name(), wire_type(f.data_type()), f.is_nullable()).with_metadata(f.metadata().clone()))
+    Arc::new(
+        Field::new(f.name(), wire_type(f.data_type()), f.is_nullable())
+            .with_metadata(f.metadata().clone()),
+    )
 }
 
 /// The schema clients see for `schema`.
@@ -39,7 +44,13 @@ pub fn to_wire(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
         .columns()
         .iter()
         .zip(schema.fields())
-        .map(|(c, f)| if c.data_type() == f.data_type() { Ok(c.clone()) } else { cast(c, f.data_type()) })
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(c.clone())
+            } else {
+                cast(c, f.data_type())
+            }
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
@@ -47,14 +58,18 @@ pub fn to_wire(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{StringViewArray, Array};
+    use arrow::array::{Array, StringViewArray};
 
     #[test]
     fn views_become_classic_types() {
         let schema = Schema::new(vec![Field::new("s", DataType::Utf8View, true)]);
         let wire = wire_schema(&schema);
         assert_eq!(wire.field(0).data_type(), &DataType::Utf8);
-        let batch = RecordBatch::try_new(Arc::new(schema), vec![Arc::new(StringViewArray::from(vec!["a"]))]).unwrap();
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![Arc::new(StringViewArray::from(vec!["a"]))],
+        )
+        .unwrap();
         let out = to_wire(batch, &wire).unwrap();
         assert_eq!(out.column(0).data_type(), &DataType::Utf8);
         assert_eq!(out.column(0).len(), 1);

@@ -37,7 +37,12 @@ impl SampleValues {
             values: (0..header.formats.len())
                 .map(|i| wanted(i).then(|| ValueBuilder::new(&header.formats[i])))
                 .collect(),
-            keys: header.formats.iter().enumerate().map(|(i, d)| (d.id.clone(), i)).collect(),
+            keys: header
+                .formats
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.id.clone(), i))
+                .collect(),
             record_keys: Vec::new(),
             seen: vec![false; header.formats.len()],
         }
@@ -47,7 +52,8 @@ impl SampleValues {
     fn append_record(&mut self, format: Option<&str>, samples: &str) -> Result<usize, String> {
         self.record_keys.clear();
         if let Some(format) = format {
-            self.record_keys.extend(format.split(':').map(|k| self.keys.get(k).copied()));
+            self.record_keys
+                .extend(format.split(':').map(|k| self.keys.get(k).copied()));
         }
         let mut columns = samples.split('\t');
         for sample in self.samples.iter() {
@@ -80,11 +86,18 @@ impl SampleValues {
     }
 
     fn id(&self, i: usize) -> &str {
-        self.keys.iter().find(|(_, v)| **v == i).map(|(k, _)| k.as_str()).unwrap_or("?")
+        self.keys
+            .iter()
+            .find(|(_, v)| **v == i)
+            .map(|(k, _)| k.as_str())
+            .unwrap_or("?")
     }
 
     fn finish_value(&mut self, i: usize) -> ArrayRef {
-        self.values[i].as_mut().expect("projected FORMAT column has a builder").finish()
+        self.values[i]
+            .as_mut()
+            .expect("projected FORMAT column has a builder")
+            .finish()
     }
 }
 
@@ -146,7 +159,12 @@ impl VariantBatchBuilder {
             any_info: info.iter().any(Option::is_some),
             info_seen: vec![false; info.len()],
             info,
-            info_keys: header.infos.iter().enumerate().map(|(i, d)| (d.id.clone(), i)).collect(),
+            info_keys: header
+                .infos
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.id.clone(), i))
+                .collect(),
             genotypes,
             schema,
             columns,
@@ -252,7 +270,11 @@ impl VariantBatchBuilder {
         }
         let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
         self.rows = 0;
-        Ok(RecordBatch::try_new_with_options(self.schema.clone(), arrays, &options)?)
+        Ok(RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            arrays,
+            &options,
+        )?)
     }
 }
 
@@ -265,7 +287,12 @@ fn nested_genotypes(samples: &mut SampleValues, item: &FieldRef, rows: usize) ->
     let values = StructArray::try_new(fields.clone(), children, None)?;
     let per_row = samples.samples.len();
     let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(per_row, rows));
-    Ok(Arc::new(ListArray::try_new(item.clone(), offsets, Arc::new(values), None)?))
+    Ok(Arc::new(ListArray::try_new(
+        item.clone(),
+        offsets,
+        Arc::new(values),
+        None,
+    )?))
 }
 
 /// Builds batches of the flat `<name>_genotypes` table: one row per (record, sample).
@@ -356,6 +383,10 @@ impl GenotypeBatchBuilder {
         }
         let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
         self.rows = 0;
-        Ok(RecordBatch::try_new_with_options(self.schema.clone(), arrays, &options)?)
+        Ok(RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            arrays,
+            &options,
+        )?)
     }
 }

@@ -19,6 +19,8 @@ pub fn bgzip_and_index(src: &Path, dest: &Path) -> io::Result<()> {
     let tbi = format!("{}.tbi", dest.display());
     match vcf::fs::index(dest)? {
         vcf::Index::Tabix(index) => tabix::fs::write(tbi, &index),
-        vcf::Index::Csi(index) => noodles::csi::fs::write(format!("{}.csi", dest.display()), &index),
+        vcf::Index::Csi(index) => {
+            noodles::csi::fs::write(format!("{}.csi", dest.display()), &index)
+        }
     }
 }

@@ -12,7 +12,9 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchReceiverStream;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
 
 use super::batch::{GenotypeBatchBuilder, VariantBatchBuilder};
 use super::header::VcfHeader;
@@ -35,10 +37,25 @@ impl Layout {
         }
     }
 
-    fn builder(&self, header: &VcfHeader, schema: SchemaRef, zero_based: bool) -> Box<dyn BatchSink> {
+    fn builder(
+        &self,
+        header: &VcfHeader,
+        schema: SchemaRef,
+        zero_based: bool,
+    ) -> Box<dyn BatchSink> {
         match self {
-            Layout::Variants(c) => Box::new(VariantBatchBuilder::new(header, schema, c.clone(), zero_based)),
-            Layout::Genotypes(c) => Box::new(GenotypeBatchBuilder::new(header, schema, c.clone(), zero_based)),
+            Layout::Variants(c) => Box::new(VariantBatchBuilder::new(
+                header,
+                schema,
+                c.clone(),
+                zero_based,
+            )),
+            Layout::Genotypes(c) => Box::new(GenotypeBatchBuilder::new(
+                header,
+                schema,
+                c.clone(),
+                zero_based,
+            )),
         }
     }
 }
@@ -100,18 +117,45 @@ impl VcfExec {
             EmissionType::Incremental,
             Boundedness::Bounded,
         ));
-        VcfExec { source, schema, layout, zero_based, units, regions: regions.into(), limit, properties }
+        VcfExec {
+            source,
+            schema,
+            layout,
+            zero_based,
+            units,
+            regions: regions.into(),
+            limit,
+            properties,
+        }
     }
 }
 
 impl DisplayAs for VcfExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        let columns: Vec<&str> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
-        write!(f, "VcfExec: file={}, partitions={}, projection=[{}]", self.source.display, self.units.len(), columns.join(", "))?;
+        let columns: Vec<&str> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        write!(
+            f,
+            "VcfExec: file={}, partitions={}, projection=[{}]",
+            self.source.display,
+            self.units.len(),
+            columns.join(", ")
+        )?;
         if !self.regions.is_empty() {
-            let regions: Vec<String> =
-                self.regions.iter().map(|r| format!("{}:{}-{}", r.chrom, r.start, r.end)).collect();
-            let how = if self.source.index.is_some() { "index" } else { "scan" };
+            let regions: Vec<String> = self
+                .regions
+                .iter()
+                .map(|r| format!("{}:{}-{}", r.chrom, r.start, r.end))
+                .collect();
+            let how = if self.source.index.is_some() {
+                "index"
+            } else {
+                "scan"
+            };
             write!(f, ", regions=[{}] via {how}", regions.join(", "))?;
         }
         if let Some(limit) = self.limit {
@@ -141,11 +185,18 @@ impl ExecutionPlan for VcfExec {
         Ok(TreeNodeRecursion::Continue)
     }
 
-    fn with_new_children(self: Arc<Self>, _children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         Ok(self)
     }
 
-    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
         let mut builder = RecordBatchReceiverStream::builder(self.schema.clone(), 2);
         let Some(unit) = self.units.get(partition).cloned() else {
             return Ok(builder.build());
@@ -153,7 +204,9 @@ impl ExecutionPlan for VcfExec {
         let tx = builder.tx();
         let scan = Scan {
             source: self.source.clone(),
-            sink: self.layout.builder(&self.source.header, self.schema.clone(), self.zero_based),
+            sink: self
+                .layout
+                .builder(&self.source.header, self.schema.clone(), self.zero_based),
             regions: self.regions.clone(),
             batch_size: context.session_config().batch_size(),
             limit: self.limit,
@@ -185,24 +238,35 @@ impl Scan {
         let use_info_end = self.sink.use_info_end();
         let mut buf = Vec::with_capacity(1024);
         let mut emitted = 0usize;
-        let fail = |loc: String, msg: &str| DataFusionError::Execution(format!("{file}: {loc}: {msg}"));
+        let fail =
+            |loc: String, msg: &str| DataFusionError::Execution(format!("{file}: {loc}: {msg}"));
         loop {
-            let more = lines.next_line(&mut buf).map_err(|e| fail(lines.location(), &e.to_string()))?;
+            let more = lines
+                .next_line(&mut buf)
+                .map_err(|e| fail(lines.location(), &e.to_string()))?;
             if !more {
                 break;
             }
             if buf.is_empty() || buf[0] == b'#' {
                 continue;
             }
-            let line = std::str::from_utf8(&buf).map_err(|e| fail(lines.location(), &format!("invalid UTF-8: {e}")))?;
+            let line = std::str::from_utf8(&buf)
+                .map_err(|e| fail(lines.location(), &format!("invalid UTF-8: {e}")))?;
             let fields = Fields::split(line).map_err(|e| fail(lines.location(), &e))?;
-            let end = fields.end(use_info_end).map_err(|e| fail(lines.location(), &e))?;
+            let end = fields
+                .end(use_info_end)
+                .map_err(|e| fail(lines.location(), &e))?;
             if !self.regions.is_empty()
-                && !self.regions.iter().any(|r| r.overlaps(fields.chrom, fields.pos, end.max(fields.pos)))
+                && !self
+                    .regions
+                    .iter()
+                    .any(|r| r.overlaps(fields.chrom, fields.pos, end.max(fields.pos)))
             {
                 continue;
             }
-            self.sink.append(&fields, end).map_err(|e| fail(lines.location(), &e))?;
+            self.sink
+                .append(&fields, end)
+                .map_err(|e| fail(lines.location(), &e))?;
             let limit_reached = self.limit.is_some_and(|l| emitted + self.sink.len() >= l);
             if self.sink.len() >= self.batch_size || limit_reached {
                 emitted += self.sink.len();

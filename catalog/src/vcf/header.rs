@@ -139,7 +139,11 @@ impl VcfHeader {
                     ty: ValueType::parse(get("Type").unwrap_or("String")),
                     description: get("Description").unwrap_or_default().to_string(),
                 };
-                let defs = if key == "INFO" { &mut self.infos } else { &mut self.formats };
+                let defs = if key == "INFO" {
+                    &mut self.infos
+                } else {
+                    &mut self.formats
+                };
                 // A repeated ID keeps its first definition, as htslib does.
                 if !defs.iter().any(|d| d.id == def.id) {
                     defs.push(def);
@@ -234,7 +238,12 @@ mod tests {
     #[test]
     fn rejects_files_without_fileformat() {
         let mut reader = "chr1\t1\n".as_bytes();
-        let err = VcfHeader::read(&mut reader, "bad.vcf").unwrap_err().to_string();
-        assert!(err.contains("bad.vcf") && err.contains("fileformat"), "{err}");
+        let err = VcfHeader::read(&mut reader, "bad.vcf")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bad.vcf") && err.contains("fileformat"),
+            "{err}"
+        );
     }
 }

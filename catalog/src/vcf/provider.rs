@@ -30,10 +30,20 @@ pub fn open_vcf(path: &std::path::Path, zero_based: bool) -> Result<(VcfTable, O
         tracing::warn!("{w}");
     }
     let (schema, columns) = variants_schema(&source.header, zero_based);
-    let variants = VcfTable { source: source.clone(), schema, layout: Layout::Variants(columns), zero_based };
+    let variants = VcfTable {
+        source: source.clone(),
+        schema,
+        layout: Layout::Variants(columns),
+        zero_based,
+    };
     let genotypes = (!source.header.samples.is_empty()).then(|| {
         let (schema, columns) = genotypes_schema(&source.header, zero_based);
-        VcfTable { source, schema, layout: Layout::Genotypes(columns), zero_based }
+        VcfTable {
+            source,
+            schema,
+            layout: Layout::Genotypes(columns),
+            zero_based,
+        }
     });
     Ok((variants, genotypes))
 }
@@ -54,7 +64,10 @@ impl TableProvider for VcfTable {
         TableType::Base
     }
 
-    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
         Ok(filters
             .iter()
             .map(|e| {
@@ -79,7 +92,9 @@ impl TableProvider for VcfTable {
         let schema = Arc::new(self.schema.project(projection)?);
         let layout = self.layout.project(projection);
         let regions = RegionFilter::from_filters(filters, self.zero_based).regions();
-        let units = self.source.plan(&regions, state.config().target_partitions())?;
+        let units = self
+            .source
+            .plan(&regions, state.config().target_partitions())?;
         Ok(Arc::new(VcfExec::new(
             self.source.clone(),
             schema,

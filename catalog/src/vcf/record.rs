@@ -19,11 +19,20 @@ impl<'a> Fields<'a> {
     pub fn split(line: &'a str) -> Result<Fields<'a>, String> {
         let mut it = line.splitn(10, '\t');
         let mut next = || it.next();
-        let (Some(chrom), Some(pos), Some(id), Some(reference), Some(alt), Some(qual), Some(filter)) =
-            (next(), next(), next(), next(), next(), next(), next())
+        let (
+            Some(chrom),
+            Some(pos),
+            Some(id),
+            Some(reference),
+            Some(alt),
+            Some(qual),
+            Some(filter),
+        ) = (next(), next(), next(), next(), next(), next(), next())
         else {
             let n = line.split('\t').count();
-            return Err(format!("expected at least 8 tab-separated fields, found {n}"));
+            return Err(format!(
+                "expected at least 8 tab-separated fields, found {n}"
+            ));
         };
         // INFO may be missing entirely in sites-only files written by some tools.
         let info = next().unwrap_or(".");
@@ -38,14 +47,23 @@ impl<'a> Fields<'a> {
         if reference.is_empty() {
             return Err("empty REF".into());
         }
-        Ok(Fields { chrom, pos, id, reference, alt, qual, filter, info, format, samples })
+        Ok(Fields {
+            chrom,
+            pos,
+            id,
+            reference,
+            alt,
+            qual,
+            filter,
+            info,
+            format,
+            samples,
+        })
     }
 
     /// 1-based inclusive end: INFO END when declared and present, else POS + len(REF) - 1.
     pub fn end(&self, use_info_end: bool) -> Result<i64, String> {
-        if use_info_end
-            && let Some(v) = info_value(self.info, "END")
-        {
+        if use_info_end && let Some(v) = info_value(self.info, "END") {
             return v.parse().map_err(|_| format!("invalid INFO END '{v}'"));
         }
         Ok(self.pos + self.reference.len() as i64 - 1)
@@ -54,7 +72,8 @@ impl<'a> Fields<'a> {
 
 /// The raw value of `key` in an INFO string, if present with a value.
 fn info_value<'a>(info: &'a str, key: &str) -> Option<&'a str> {
-    info.split(';').find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+    info.split(';')
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
 }
 
 /// `.` means missing in every fixed VCF field.

@@ -87,7 +87,10 @@ fn position_fields(zero_based: bool) -> [Field; 3] {
     let (start, end) = if zero_based {
         ("0-based start (POS - 1)", "0-based exclusive end")
     } else {
-        ("1-based position (POS)", "1-based inclusive end (POS + len(REF) - 1, or INFO END)")
+        (
+            "1-based position (POS)",
+            "1-based inclusive end (POS + len(REF) - 1, or INFO END)",
+        )
     };
     [
         Field::new("chrom", DataType::Utf8, false)
@@ -113,11 +116,15 @@ pub fn variants_schema(header: &VcfHeader, zero_based: bool) -> (SchemaRef, Vec<
         chrom,
         start,
         end,
-        Field::new("id", DataType::Utf8, true).with_metadata(coords::description("ID; null for '.'")),
-        Field::new("ref", DataType::Utf8, false).with_metadata(coords::description("Reference allele")),
-        Field::new("alt", DataType::Utf8, true)
-            .with_metadata(coords::description("Alternate alleles, comma-separated; null for '.'")),
-        Field::new("qual", DataType::Float64, true).with_metadata(coords::description("QUAL; null for '.'")),
+        Field::new("id", DataType::Utf8, true)
+            .with_metadata(coords::description("ID; null for '.'")),
+        Field::new("ref", DataType::Utf8, false)
+            .with_metadata(coords::description("Reference allele")),
+        Field::new("alt", DataType::Utf8, true).with_metadata(coords::description(
+            "Alternate alleles, comma-separated; null for '.'",
+        )),
+        Field::new("qual", DataType::Float64, true)
+            .with_metadata(coords::description("QUAL; null for '.'")),
         Field::new("filter", DataType::Utf8, true)
             .with_metadata(coords::description("FILTER, ';'-separated; null for '.'")),
     ];

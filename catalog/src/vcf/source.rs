@@ -45,7 +45,12 @@ pub type SharedIndex = Arc<dyn BinningIndex + Send + Sync>;
 pub enum ScanUnit {
     /// Lines starting in `[start, end)`: byte offsets for plain files, BGZF
     /// block offsets for BGZF. `first` starts right after the header.
-    Range { start: u64, end: Option<u64>, first: bool, line_starts_here: bool },
+    Range {
+        start: u64,
+        end: Option<u64>,
+        first: bool,
+        line_starts_here: bool,
+    },
     /// The index chunks of one region.
     Chunks(Vec<Chunk>),
 }
@@ -64,7 +69,9 @@ pub struct VcfSource {
 
 impl std::fmt::Debug for VcfSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VcfSource").field("path", &self.path).finish()
+        f.debug_struct("VcfSource")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -103,7 +110,9 @@ fn load_index(path: &Path, display: &str) -> (Option<SharedIndex>, Option<String
     let data_mtime = std::fs::metadata(path).and_then(|m| m.modified()).ok();
     for ext in ["tbi", "csi"] {
         let index_path = PathBuf::from(format!("{}.{ext}", path.display()));
-        let Ok(meta) = std::fs::metadata(&index_path) else { continue };
+        let Ok(meta) = std::fs::metadata(&index_path) else {
+            continue;
+        };
         if let (Some(data), Ok(index)) = (data_mtime, meta.modified())
             && index < data
         {
@@ -124,7 +133,10 @@ fn load_index(path: &Path, display: &str) -> (Option<SharedIndex>, Option<String
             Ok(index) => (Some(index), None),
             Err(e) => (
                 None,
-                Some(format!("{display}: cannot read index {}: {e}; scanning without it", index_path.display())),
+                Some(format!(
+                    "{display}: cannot read index {}: {e}; scanning without it",
+                    index_path.display()
+                )),
             ),
         };
     }
@@ -134,14 +146,20 @@ fn load_index(path: &Path, display: &str) -> (Option<SharedIndex>, Option<String
 impl VcfSource {
     pub fn open(path: &Path) -> Result<VcfSource> {
         let display = path.display().to_string();
-        let compression = detect_compression(path).map_err(|e| io_err(&display, "cannot open", e))?;
+        let compression =
+            detect_compression(path).map_err(|e| io_err(&display, "cannot open", e))?;
         let file = File::open(path).map_err(|e| io_err(&display, "cannot open", e))?;
-        let len = file.metadata().map_err(|e| io_err(&display, "cannot stat", e))?.len();
+        let len = file
+            .metadata()
+            .map_err(|e| io_err(&display, "cannot stat", e))?
+            .len();
         let (header, data_start) = match compression {
             Compression::Plain => {
                 let mut r = BufReader::new(file);
                 let header = VcfHeader::read(&mut r, &display)?;
-                let pos = r.stream_position().map_err(|e| io_err(&display, "seek", e))?;
+                let pos = r
+                    .stream_position()
+                    .map_err(|e| io_err(&display, "seek", e))?;
                 (header, pos)
             }
             Compression::Bgzf => {
@@ -176,7 +194,10 @@ impl VcfSource {
         if !regions.is_empty()
             && let Some(index) = &self.index
         {
-            return regions.iter().map(|r| self.region_unit(index.as_ref(), r)).collect();
+            return regions
+                .iter()
+                .map(|r| self.region_unit(index.as_ref(), r))
+                .collect();
         }
         // Below ~1 MiB a partition costs more to set up than it saves.
         let n = target_partitions.clamp(1, (self.len / (1 << 20)) as usize + 1);
@@ -199,14 +220,28 @@ impl VcfSource {
         let mut units = Vec::with_capacity(bounds.len() + 1);
         let mut start = (self.data_start, true, true);
         for &(b, line_starts_here) in &bounds {
-            units.push(ScanUnit::Range { start: start.0, end: Some(b), first: start.1, line_starts_here: start.2 });
+            units.push(ScanUnit::Range {
+                start: start.0,
+                end: Some(b),
+                first: start.1,
+                line_starts_here: start.2,
+            });
             start = (b, false, line_starts_here);
         }
-        units.push(ScanUnit::Range { start: start.0, end: None, first: start.1, line_starts_here: start.2 });
+        units.push(ScanUnit::Range {
+            start: start.0,
+            end: None,
+            first: start.1,
+            line_starts_here: start.2,
+        });
         Ok(units)
     }
 
-    fn region_unit(&self, index: &(dyn BinningIndex + Send + Sync), r: &Region) -> Result<ScanUnit> {
+    fn region_unit(
+        &self,
+        index: &(dyn BinningIndex + Send + Sync),
+        r: &Region,
+    ) -> Result<ScanUnit> {
         let names = index.header().map(|h| h.reference_sequence_names());
         let Some(id) = names.and_then(|n| n.get_index_of(r.chrom.as_bytes())) else {
             // A contig the index does not know has no records.
@@ -228,9 +263,19 @@ impl VcfSource {
             (Compression::Gzip, _) => {
                 let mut reader = BufReader::new(MultiGzDecoder::new(file));
                 VcfHeader::read(&mut reader, &self.display)?;
-                Box::new(PlainLines { reader, pos: 0, end: u64::MAX, line: Some(header_lines) })
+                Box::new(PlainLines {
+                    reader,
+                    pos: 0,
+                    end: u64::MAX,
+                    line: Some(header_lines),
+                })
             }
-            (Compression::Plain, ScanUnit::Range { start, end, first, .. }) => {
+            (
+                Compression::Plain,
+                ScanUnit::Range {
+                    start, end, first, ..
+                },
+            ) => {
                 let mut reader = BufReader::with_capacity(1 << 16, file);
                 let pos = if *first {
                     reader.seek(SeekFrom::Start(*start)).map_err(err)?
@@ -238,9 +283,22 @@ impl VcfSource {
                     skip_partial_line(&mut reader, *start).map_err(err)?
                 };
                 let line = first.then_some(header_lines);
-                Box::new(PlainLines { reader, pos, end: end.unwrap_or(u64::MAX), line })
+                Box::new(PlainLines {
+                    reader,
+                    pos,
+                    end: end.unwrap_or(u64::MAX),
+                    line,
+                })
             }
-            (Compression::Bgzf, ScanUnit::Range { start, end, first, line_starts_here }) => {
+            (
+                Compression::Bgzf,
+                ScanUnit::Range {
+                    start,
+                    end,
+                    first,
+                    line_starts_here,
+                },
+            ) => {
                 let mut reader = bgzf::io::Reader::new(file);
                 let vpos = if *first {
                     VirtualPosition::from(*start)
@@ -348,7 +406,9 @@ impl LineSource for BgzfLines {
             let vpos = self.reader.virtual_position();
             if let Some(chunk_end) = self.chunk_end {
                 if vpos >= chunk_end {
-                    let Some(chunk) = self.chunks.pop_front() else { return Ok(false) };
+                    let Some(chunk) = self.chunks.pop_front() else {
+                        return Ok(false);
+                    };
                     self.reader.seek(chunk.start())?;
                     self.chunk_end = Some(chunk.end());
                     continue;

@@ -24,14 +24,18 @@ fn parse_int(s: &str) -> Result<Option<i32>, String> {
     if s == "." {
         return Ok(None);
     }
-    s.parse().map(Some).map_err(|_| format!("invalid Integer '{s}'"))
+    s.parse()
+        .map(Some)
+        .map_err(|_| format!("invalid Integer '{s}'"))
 }
 
 fn parse_float(s: &str) -> Result<Option<f32>, String> {
     if s == "." {
         return Ok(None);
     }
-    s.parse().map(Some).map_err(|_| format!("invalid Float '{s}'"))
+    s.parse()
+        .map(Some)
+        .map_err(|_| format!("invalid Float '{s}'"))
 }
 
 fn str_value(s: &str) -> Option<&str> {
@@ -45,8 +49,12 @@ impl ValueBuilder {
             (ValueType::Integer, false) => ValueBuilder::Int(Int32Builder::new()),
             (ValueType::Float, false) => ValueBuilder::Float(Float32Builder::new()),
             (_, false) => ValueBuilder::Str(StringBuilder::new()),
-            (ValueType::Integer, true) => ValueBuilder::IntList(ListBuilder::new(Int32Builder::new())),
-            (ValueType::Float, true) => ValueBuilder::FloatList(ListBuilder::new(Float32Builder::new())),
+            (ValueType::Integer, true) => {
+                ValueBuilder::IntList(ListBuilder::new(Int32Builder::new()))
+            }
+            (ValueType::Float, true) => {
+                ValueBuilder::FloatList(ListBuilder::new(Float32Builder::new()))
+            }
             (_, true) => ValueBuilder::StrList(ListBuilder::new(StringBuilder::new())),
         }
     }
@@ -125,7 +133,12 @@ mod tests {
     use arrow::datatypes::{Float32Type, Int32Type};
 
     fn def(number: Number, ty: ValueType) -> FieldDef {
-        FieldDef { id: "X".into(), number, ty, description: String::new() }
+        FieldDef {
+            id: "X".into(),
+            number,
+            ty,
+            description: String::new(),
+        }
     }
 
     #[test]
