@@ -101,18 +101,87 @@ impl SampleValues {
     }
 }
 
+/// Builders for the site columns both tables have (`None` when not projected).
+struct SiteColumns {
+    zero_based: bool,
+    chrom: Option<StringBuilder>,
+    start: Option<Int64Builder>,
+    end: Option<Int64Builder>,
+    reference: Option<StringBuilder>,
+    alt: Option<StringBuilder>,
+}
+
+impl SiteColumns {
+    fn new(zero_based: bool, [chrom, start, end, reference, alt]: [bool; 5]) -> SiteColumns {
+        SiteColumns {
+            zero_based,
+            chrom: chrom.then(StringBuilder::new),
+            start: start.then(Int64Builder::new),
+            end: end.then(Int64Builder::new),
+            reference: reference.then(StringBuilder::new),
+            alt: alt.then(StringBuilder::new),
+        }
+    }
+
+    /// Appends one site `times` times (once per sample in the genotypes table).
+    fn append(&mut self, f: &Fields, end: i64, times: usize) {
+        let start = f.pos - i64::from(self.zero_based);
+        for _ in 0..times {
+            if let Some(b) = &mut self.chrom {
+                b.append_value(f.chrom);
+            }
+            if let Some(b) = &mut self.start {
+                b.append_value(start);
+            }
+            if let Some(b) = &mut self.end {
+                b.append_value(end);
+            }
+            if let Some(b) = &mut self.reference {
+                b.append_value(f.reference);
+            }
+            if let Some(b) = &mut self.alt {
+                b.append_option(missing(f.alt));
+            }
+        }
+    }
+
+    fn finish_chrom(&mut self) -> ArrayRef {
+        Arc::new(self.chrom.as_mut().expect("projected").finish())
+    }
+
+    fn finish_start(&mut self) -> ArrayRef {
+        Arc::new(self.start.as_mut().expect("projected").finish())
+    }
+
+    fn finish_end(&mut self) -> ArrayRef {
+        Arc::new(self.end.as_mut().expect("projected").finish())
+    }
+
+    fn finish_ref(&mut self) -> ArrayRef {
+        Arc::new(self.reference.as_mut().expect("projected").finish())
+    }
+
+    fn finish_alt(&mut self) -> ArrayRef {
+        Arc::new(self.alt.as_mut().expect("projected").finish())
+    }
+}
+
+fn batch(schema: &SchemaRef, arrays: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    Ok(RecordBatch::try_new_with_options(
+        schema.clone(),
+        arrays,
+        &options,
+    )?)
+}
+
 /// Builds batches of the variants table for a projection.
 pub struct VariantBatchBuilder {
     schema: SchemaRef,
     columns: Vec<VariantColumn>,
-    zero_based: bool,
     use_info_end: bool,
-    chrom: Option<StringBuilder>,
-    start: Option<Int64Builder>,
-    end: Option<Int64Builder>,
+    site: SiteColumns,
     id: Option<StringBuilder>,
-    reference: Option<StringBuilder>,
-    alt: Option<StringBuilder>,
     qual: Option<Float64Builder>,
     filter: Option<StringBuilder>,
     info: Vec<Option<ValueBuilder>>,
@@ -146,14 +215,18 @@ impl VariantBatchBuilder {
             (SampleValues::new(header, |_| true, true), item.clone())
         });
         VariantBatchBuilder {
-            zero_based,
             use_info_end: header.info("END").is_some(),
-            chrom: has(C::Chrom).then(StringBuilder::new),
-            start: has(C::Start).then(Int64Builder::new),
-            end: has(C::End).then(Int64Builder::new),
+            site: SiteColumns::new(
+                zero_based,
+                [
+                    has(C::Chrom),
+                    has(C::Start),
+                    has(C::End),
+                    has(C::Ref),
+                    has(C::Alt),
+                ],
+            ),
             id: has(C::Id).then(StringBuilder::new),
-            reference: has(C::Ref).then(StringBuilder::new),
-            alt: has(C::Alt).then(StringBuilder::new),
             qual: has(C::Qual).then(Float64Builder::new),
             filter: has(C::Filter).then(StringBuilder::new),
             any_info: info.iter().any(Option::is_some),
@@ -182,24 +255,9 @@ impl VariantBatchBuilder {
 
     /// Appends one record; `end` is its 1-based inclusive end.
     pub fn append(&mut self, f: &Fields, end: i64) -> Result<(), String> {
-        let offset = i64::from(self.zero_based);
-        if let Some(b) = &mut self.chrom {
-            b.append_value(f.chrom);
-        }
-        if let Some(b) = &mut self.start {
-            b.append_value(f.pos - offset);
-        }
-        if let Some(b) = &mut self.end {
-            b.append_value(end);
-        }
+        self.site.append(f, end, 1);
         if let Some(b) = &mut self.id {
             b.append_option(missing(f.id));
-        }
-        if let Some(b) = &mut self.reference {
-            b.append_value(f.reference);
-        }
-        if let Some(b) = &mut self.alt {
-            b.append_option(missing(f.alt));
         }
         if let Some(b) = &mut self.qual {
             match missing(f.qual) {
@@ -252,29 +310,24 @@ impl VariantBatchBuilder {
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
         for &c in &self.columns {
             let array: ArrayRef = match c {
-                C::Chrom => Arc::new(self.chrom.as_mut().unwrap().finish()),
-                C::Start => Arc::new(self.start.as_mut().unwrap().finish()),
-                C::End => Arc::new(self.end.as_mut().unwrap().finish()),
-                C::Id => Arc::new(self.id.as_mut().unwrap().finish()),
-                C::Ref => Arc::new(self.reference.as_mut().unwrap().finish()),
-                C::Alt => Arc::new(self.alt.as_mut().unwrap().finish()),
-                C::Qual => Arc::new(self.qual.as_mut().unwrap().finish()),
-                C::Filter => Arc::new(self.filter.as_mut().unwrap().finish()),
-                C::Info(i) => self.info[i].as_mut().unwrap().finish(),
+                C::Chrom => self.site.finish_chrom(),
+                C::Start => self.site.finish_start(),
+                C::End => self.site.finish_end(),
+                C::Ref => self.site.finish_ref(),
+                C::Alt => self.site.finish_alt(),
+                C::Id => Arc::new(self.id.as_mut().expect("projected").finish()),
+                C::Qual => Arc::new(self.qual.as_mut().expect("projected").finish()),
+                C::Filter => Arc::new(self.filter.as_mut().expect("projected").finish()),
+                C::Info(i) => self.info[i].as_mut().expect("projected").finish(),
                 C::Genotypes => {
-                    let (samples, item) = self.genotypes.as_mut().unwrap();
+                    let (samples, item) = self.genotypes.as_mut().expect("projected");
                     nested_genotypes(samples, item, self.rows)?
                 }
             };
             arrays.push(array);
         }
-        let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
-        self.rows = 0;
-        Ok(RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            arrays,
-            &options,
-        )?)
+        let rows = std::mem::take(&mut self.rows);
+        batch(&self.schema, arrays, rows)
     }
 }
 
@@ -299,13 +352,8 @@ fn nested_genotypes(samples: &mut SampleValues, item: &FieldRef, rows: usize) ->
 pub struct GenotypeBatchBuilder {
     schema: SchemaRef,
     columns: Vec<GenotypeColumn>,
-    zero_based: bool,
     use_info_end: bool,
-    chrom: Option<StringBuilder>,
-    start: Option<Int64Builder>,
-    end: Option<Int64Builder>,
-    reference: Option<StringBuilder>,
-    alt: Option<StringBuilder>,
+    site: SiteColumns,
     samples: SampleValues,
     rows: usize,
 }
@@ -320,13 +368,17 @@ impl GenotypeBatchBuilder {
         use GenotypeColumn as C;
         let has = |c: C| columns.contains(&c);
         GenotypeBatchBuilder {
-            zero_based,
             use_info_end: header.info("END").is_some(),
-            chrom: has(C::Chrom).then(StringBuilder::new),
-            start: has(C::Start).then(Int64Builder::new),
-            end: has(C::End).then(Int64Builder::new),
-            reference: has(C::Ref).then(StringBuilder::new),
-            alt: has(C::Alt).then(StringBuilder::new),
+            site: SiteColumns::new(
+                zero_based,
+                [
+                    has(C::Chrom),
+                    has(C::Start),
+                    has(C::End),
+                    has(C::Ref),
+                    has(C::Alt),
+                ],
+            ),
             samples: SampleValues::new(header, |i| has(C::Format(i)), has(C::SampleId)),
             schema,
             columns,
@@ -344,24 +396,7 @@ impl GenotypeBatchBuilder {
 
     pub fn append(&mut self, f: &Fields, end: i64) -> Result<(), String> {
         let n = self.samples.append_record(f.format, f.samples)?;
-        let start = f.pos - i64::from(self.zero_based);
-        for _ in 0..n {
-            if let Some(b) = &mut self.chrom {
-                b.append_value(f.chrom);
-            }
-            if let Some(b) = &mut self.start {
-                b.append_value(start);
-            }
-            if let Some(b) = &mut self.end {
-                b.append_value(end);
-            }
-            if let Some(b) = &mut self.reference {
-                b.append_value(f.reference);
-            }
-            if let Some(b) = &mut self.alt {
-                b.append_option(missing(f.alt));
-            }
-        }
+        self.site.append(f, end, n);
         self.rows += n;
         Ok(())
     }
@@ -371,22 +406,23 @@ impl GenotypeBatchBuilder {
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
         for &c in &self.columns {
             let array: ArrayRef = match c {
-                C::Chrom => Arc::new(self.chrom.as_mut().unwrap().finish()),
-                C::Start => Arc::new(self.start.as_mut().unwrap().finish()),
-                C::End => Arc::new(self.end.as_mut().unwrap().finish()),
-                C::Ref => Arc::new(self.reference.as_mut().unwrap().finish()),
-                C::Alt => Arc::new(self.alt.as_mut().unwrap().finish()),
-                C::SampleId => Arc::new(self.samples.sample_ids.as_mut().unwrap().finish()),
+                C::Chrom => self.site.finish_chrom(),
+                C::Start => self.site.finish_start(),
+                C::End => self.site.finish_end(),
+                C::Ref => self.site.finish_ref(),
+                C::Alt => self.site.finish_alt(),
+                C::SampleId => Arc::new(
+                    self.samples
+                        .sample_ids
+                        .as_mut()
+                        .expect("projected")
+                        .finish(),
+                ),
                 C::Format(i) => self.samples.finish_value(i),
             };
             arrays.push(array);
         }
-        let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
-        self.rows = 0;
-        Ok(RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            arrays,
-            &options,
-        )?)
+        let rows = std::mem::take(&mut self.rows);
+        batch(&self.schema, arrays, rows)
     }
 }
