@@ -8,6 +8,7 @@ pub mod naming;
 pub mod region;
 pub mod registry;
 pub mod sandbox;
+pub mod text;
 pub mod vcf;
 
 pub use config::CatalogConfig;

@@ -5,7 +5,7 @@
 use datafusion::common::{Column, ScalarValue};
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};
 
-use crate::vcf::source::Region;
+use crate::text::Region;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pos {

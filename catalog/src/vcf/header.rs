@@ -84,7 +84,7 @@ pub struct VcfHeader {
 
 impl VcfHeader {
     /// Reads the header from the start of `reader`, leaving it at the first record.
-    pub fn read<R: BufRead>(reader: &mut R, file: &str) -> Result<VcfHeader> {
+    pub fn read<R: BufRead + ?Sized>(reader: &mut R, file: &str) -> Result<VcfHeader> {
         let mut header = VcfHeader::default();
         let mut line = Vec::new();
         loop {

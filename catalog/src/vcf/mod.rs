@@ -3,14 +3,11 @@
 
 mod batch;
 mod compress;
-mod exec;
+mod format;
 pub mod header;
-mod provider;
 mod record;
 pub mod schema;
-pub mod source;
 mod values;
 
 pub use compress::bgzip_and_index;
-pub use exec::VcfExec;
-pub use provider::{VcfTable, open_vcf};
+pub use format::open_vcf;

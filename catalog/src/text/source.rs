@@ -1,5 +1,6 @@
-//! A VCF file on disk: its header, compression, index, and the line readers
-//! that scan it in partitions (byte ranges, or index chunks for a region).
+//! A line-oriented genomic file on disk (VCF, BED, GFF, ...): its compression,
+//! index, and the line readers that scan it in partitions (byte ranges, or
+//! index chunks for a region).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -13,7 +14,6 @@ use noodles::bgzf::{self, VirtualPosition};
 use noodles::core::{Position, region::Interval};
 use noodles::csi::{BinningIndex, binning_index::index::reference_sequence::bin::Chunk};
 
-use super::header::VcfHeader;
 use crate::bgzf_split;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,11 +55,12 @@ pub enum ScanUnit {
     Chunks(Vec<Chunk>),
 }
 
-pub struct VcfSource {
+pub struct TextSource {
     pub path: PathBuf,
     pub display: String,
     pub compression: Compression,
-    pub header: Arc<VcfHeader>,
+    /// Lines the format's header reader consumed.
+    header_lines: u64,
     /// Where records start: a byte offset (plain, gzip) or a virtual position (BGZF).
     data_start: u64,
     pub index: Option<SharedIndex>,
@@ -67,9 +68,9 @@ pub struct VcfSource {
     len: u64,
 }
 
-impl std::fmt::Debug for VcfSource {
+impl std::fmt::Debug for TextSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VcfSource")
+        f.debug_struct("TextSource")
             .field("path", &self.path)
             .finish()
     }
@@ -143,8 +144,11 @@ fn load_index(path: &Path, display: &str) -> (Option<SharedIndex>, Option<String
     (None, None)
 }
 
-impl VcfSource {
-    pub fn open(path: &Path) -> Result<VcfSource> {
+/// Reads a format's header from the start of a file; returns how many lines it used.
+pub type HeaderReader<'a> = &'a mut dyn FnMut(&mut dyn BufRead, &str) -> Result<u64>;
+
+impl TextSource {
+    pub fn open(path: &Path, read_header: HeaderReader) -> Result<TextSource> {
         let display = path.display().to_string();
         let compression =
             detect_compression(path).map_err(|e| io_err(&display, "cannot open", e))?;
@@ -153,34 +157,34 @@ impl VcfSource {
             .metadata()
             .map_err(|e| io_err(&display, "cannot stat", e))?
             .len();
-        let (header, data_start) = match compression {
+        let (header_lines, data_start) = match compression {
             Compression::Plain => {
                 let mut r = BufReader::new(file);
-                let header = VcfHeader::read(&mut r, &display)?;
+                let lines = read_header(&mut r, &display)?;
                 let pos = r
                     .stream_position()
                     .map_err(|e| io_err(&display, "seek", e))?;
-                (header, pos)
+                (lines, pos)
             }
             Compression::Bgzf => {
                 let mut r = bgzf::io::Reader::new(file);
-                let header = VcfHeader::read(&mut r, &display)?;
-                (header, u64::from(r.virtual_position()))
+                let lines = read_header(&mut r, &display)?;
+                (lines, u64::from(r.virtual_position()))
             }
             Compression::Gzip => {
                 let mut r = BufReader::new(MultiGzDecoder::new(file));
-                (VcfHeader::read(&mut r, &display)?, 0)
+                (read_header(&mut r, &display)?, 0)
             }
         };
         let (index, index_warning) = match compression {
             Compression::Bgzf => load_index(path, &display),
             _ => (None, None),
         };
-        Ok(VcfSource {
+        Ok(TextSource {
             path: path.to_path_buf(),
             display,
             compression,
-            header: Arc::new(header),
+            header_lines,
             data_start,
             index,
             index_warning,
@@ -257,12 +261,18 @@ impl VcfSource {
 
     pub fn open_unit(&self, unit: &ScanUnit) -> Result<Box<dyn LineSource>> {
         let file = File::open(&self.path).map_err(|e| io_err(&self.display, "cannot open", e))?;
-        let header_lines = self.header.line_count;
+        let header_lines = self.header_lines;
         let err = |e| io_err(&self.display, "cannot seek", e);
         Ok(match (self.compression, unit) {
             (Compression::Gzip, _) => {
                 let mut reader = BufReader::new(MultiGzDecoder::new(file));
-                VcfHeader::read(&mut reader, &self.display)?;
+                let mut skipped = Vec::new();
+                for _ in 0..header_lines {
+                    skipped.clear();
+                    reader
+                        .read_until(b'\n', &mut skipped)
+                        .map_err(|e| io_err(&self.display, "cannot read", e))?;
+                }
                 Box::new(PlainLines {
                     reader,
                     pos: 0,

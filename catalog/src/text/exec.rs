@@ -1,5 +1,5 @@
-//! `VcfExec`: the physical scan of a VCF, one partition per scan unit, each
-//! parsed on a blocking thread and streamed batch by batch.
+//! `TextExec`: the physical scan of a line-oriented file, one partition per
+//! scan unit, each parsed on a blocking thread and streamed batch by batch.
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,112 +16,46 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
 
-use super::batch::{GenotypeBatchBuilder, VariantBatchBuilder};
-use super::header::VcfHeader;
-use super::record::Fields;
-use super::schema::{GenotypeColumn, VariantColumn};
-use super::source::{Region, ScanUnit, VcfSource};
-
-/// The (projected) columns of one of the two VCF tables.
-#[derive(Debug, Clone)]
-pub enum Layout {
-    Variants(Vec<VariantColumn>),
-    Genotypes(Vec<GenotypeColumn>),
-}
-
-impl Layout {
-    pub fn project(&self, projection: &[usize]) -> Layout {
-        match self {
-            Layout::Variants(c) => Layout::Variants(projection.iter().map(|&i| c[i]).collect()),
-            Layout::Genotypes(c) => Layout::Genotypes(projection.iter().map(|&i| c[i]).collect()),
-        }
-    }
-
-    fn builder(
-        &self,
-        header: &VcfHeader,
-        schema: SchemaRef,
-        zero_based: bool,
-    ) -> Box<dyn BatchSink> {
-        match self {
-            Layout::Variants(c) => Box::new(VariantBatchBuilder::new(
-                header,
-                schema,
-                c.clone(),
-                zero_based,
-            )),
-            Layout::Genotypes(c) => Box::new(GenotypeBatchBuilder::new(
-                header,
-                schema,
-                c.clone(),
-                zero_based,
-            )),
-        }
-    }
-}
-
-/// What the scan loop needs of a batch builder.
-trait BatchSink: Send {
-    fn append(&mut self, f: &Fields, end: i64) -> Result<(), String>;
-    fn len(&self) -> usize;
-    fn use_info_end(&self) -> bool;
-    fn finish(&mut self) -> Result<RecordBatch>;
-}
-
-macro_rules! impl_sink {
-    ($t:ty) => {
-        impl BatchSink for $t {
-            fn append(&mut self, f: &Fields, end: i64) -> Result<(), String> {
-                <$t>::append(self, f, end)
-            }
-            fn len(&self) -> usize {
-                <$t>::len(self)
-            }
-            fn use_info_end(&self) -> bool {
-                <$t>::use_info_end(self)
-            }
-            fn finish(&mut self) -> Result<RecordBatch> {
-                <$t>::finish(self)
-            }
-        }
-    };
-}
-impl_sink!(VariantBatchBuilder);
-impl_sink!(GenotypeBatchBuilder);
+use super::source::{Region, ScanUnit, TextSource};
+use super::{Line, RecordSink, TextFormat};
 
 #[derive(Debug)]
-pub struct VcfExec {
-    source: Arc<VcfSource>,
+pub struct TextExec {
+    name: &'static str,
+    source: Arc<TextSource>,
+    format: Arc<dyn TextFormat>,
+    projection: Vec<usize>,
     schema: SchemaRef,
-    layout: Layout,
-    zero_based: bool,
     units: Vec<ScanUnit>,
     regions: Arc<[Region]>,
     limit: Option<usize>,
     properties: Arc<PlanProperties>,
 }
 
-impl VcfExec {
+impl TextExec {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        source: Arc<VcfSource>,
+        name: &'static str,
+        source: Arc<TextSource>,
+        format: Arc<dyn TextFormat>,
+        projection: Vec<usize>,
         schema: SchemaRef,
-        layout: Layout,
-        zero_based: bool,
         units: Vec<ScanUnit>,
         regions: Vec<Region>,
         limit: Option<usize>,
-    ) -> VcfExec {
+    ) -> TextExec {
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
             Partitioning::UnknownPartitioning(units.len().max(1)),
             EmissionType::Incremental,
             Boundedness::Bounded,
         ));
-        VcfExec {
+        TextExec {
+            name,
             source,
+            format,
+            projection,
             schema,
-            layout,
-            zero_based,
             units,
             regions: regions.into(),
             limit,
@@ -130,7 +64,7 @@ impl VcfExec {
     }
 }
 
-impl DisplayAs for VcfExec {
+impl DisplayAs for TextExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         let columns: Vec<&str> = self
             .schema
@@ -140,7 +74,8 @@ impl DisplayAs for VcfExec {
             .collect();
         write!(
             f,
-            "VcfExec: file={}, partitions={}, projection=[{}]",
+            "{}: file={}, partitions={}, projection=[{}]",
+            self.name,
             self.source.display,
             self.units.len(),
             columns.join(", ")
@@ -165,9 +100,9 @@ impl DisplayAs for VcfExec {
     }
 }
 
-impl ExecutionPlan for VcfExec {
+impl ExecutionPlan for TextExec {
     fn name(&self) -> &str {
-        "VcfExec"
+        self.name
     }
 
     fn properties(&self) -> &Arc<PlanProperties> {
@@ -204,9 +139,7 @@ impl ExecutionPlan for VcfExec {
         let tx = builder.tx();
         let scan = Scan {
             source: self.source.clone(),
-            sink: self
-                .layout
-                .builder(&self.source.header, self.schema.clone(), self.zero_based),
+            sink: self.format.sink(&self.projection, self.schema.clone()),
             regions: self.regions.clone(),
             batch_size: context.session_config().batch_size(),
             limit: self.limit,
@@ -224,8 +157,8 @@ impl ExecutionPlan for VcfExec {
 }
 
 struct Scan {
-    source: Arc<VcfSource>,
-    sink: Box<dyn BatchSink>,
+    source: Arc<TextSource>,
+    sink: Box<dyn RecordSink>,
     regions: Arc<[Region]>,
     batch_size: usize,
     limit: Option<usize>,
@@ -235,7 +168,6 @@ impl Scan {
     fn run(mut self, unit: &ScanUnit, send: &dyn Fn(Result<RecordBatch>) -> bool) -> Result<()> {
         let file = &self.source.display;
         let mut lines = self.source.open_unit(unit)?;
-        let use_info_end = self.sink.use_info_end();
         let mut buf = Vec::with_capacity(1024);
         let mut emitted = 0usize;
         let fail =
@@ -247,38 +179,28 @@ impl Scan {
             if !more {
                 break;
             }
-            if buf.is_empty() || buf[0] == b'#' {
+            if buf.is_empty() {
                 continue;
             }
             let line = std::str::from_utf8(&buf)
                 .map_err(|e| fail(lines.location(), &format!("invalid UTF-8: {e}")))?;
-            let fields = Fields::split(line).map_err(|e| fail(lines.location(), &e))?;
-            let end = fields
-                .end(use_info_end)
-                .map_err(|e| fail(lines.location(), &e))?;
-            if !self.regions.is_empty()
-                && !self
-                    .regions
-                    .iter()
-                    .any(|r| r.overlaps(fields.chrom, fields.pos, end.max(fields.pos)))
+            match self
+                .sink
+                .push(line, &self.regions)
+                .map_err(|e| fail(lines.location(), &e))?
             {
-                continue;
+                Line::Kept | Line::Skipped => {}
+                Line::End => break,
             }
-            self.sink
-                .append(&fields, end)
-                .map_err(|e| fail(lines.location(), &e))?;
             let limit_reached = self.limit.is_some_and(|l| emitted + self.sink.len() >= l);
             if self.sink.len() >= self.batch_size || limit_reached {
                 emitted += self.sink.len();
-                if !send(self.sink.finish()) {
-                    return Ok(());
-                }
-                if self.limit.is_some_and(|l| emitted >= l) {
+                if !send(self.sink.finish()) || limit_reached {
                     return Ok(());
                 }
             }
         }
-        if self.sink.len() > 0 {
+        if !self.sink.is_empty() {
             send(self.sink.finish());
         }
         Ok(())

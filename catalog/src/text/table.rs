@@ -1,4 +1,4 @@
-//! The VCF `TableProvider`s.
+//! `TextTable`: the `TableProvider` of every line-oriented format.
 
 use std::sync::Arc;
 
@@ -10,54 +10,47 @@ use datafusion::datasource::{TableProvider, TableType};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
-use super::exec::{Layout, VcfExec};
-use super::schema::{genotypes_schema, variants_schema};
-use super::source::VcfSource;
+use super::TextFormat;
+use super::exec::TextExec;
+use super::source::TextSource;
 use crate::region::RegionFilter;
 
 #[derive(Debug)]
-pub struct VcfTable {
-    source: Arc<VcfSource>,
-    schema: SchemaRef,
-    layout: Layout,
+pub struct TextTable {
+    /// Plan node name shown by EXPLAIN (`VcfExec`, `BedExec`, ...).
+    exec_name: &'static str,
+    source: Arc<TextSource>,
+    format: Arc<dyn TextFormat>,
     zero_based: bool,
 }
 
-/// Opens a VCF: its variants table, and its genotypes table when it has samples.
-pub fn open_vcf(path: &std::path::Path, zero_based: bool) -> Result<(VcfTable, Option<VcfTable>)> {
-    let source = Arc::new(VcfSource::open(path)?);
-    if let Some(w) = &source.index_warning {
-        tracing::warn!("{w}");
-    }
-    let (schema, columns) = variants_schema(&source.header, zero_based);
-    let variants = VcfTable {
-        source: source.clone(),
-        schema,
-        layout: Layout::Variants(columns),
-        zero_based,
-    };
-    let genotypes = (!source.header.samples.is_empty()).then(|| {
-        let (schema, columns) = genotypes_schema(&source.header, zero_based);
-        VcfTable {
+impl TextTable {
+    pub fn new(
+        exec_name: &'static str,
+        source: Arc<TextSource>,
+        format: Arc<dyn TextFormat>,
+        zero_based: bool,
+    ) -> TextTable {
+        if let Some(w) = &source.index_warning {
+            tracing::warn!("{w}");
+        }
+        TextTable {
+            exec_name,
             source,
-            schema,
-            layout: Layout::Genotypes(columns),
+            format,
             zero_based,
         }
-    });
-    Ok((variants, genotypes))
-}
+    }
 
-impl VcfTable {
-    pub fn source(&self) -> &VcfSource {
+    pub fn source(&self) -> &TextSource {
         &self.source
     }
 }
 
 #[async_trait]
-impl TableProvider for VcfTable {
+impl TableProvider for TextTable {
     fn schema(&self) -> SchemaRef {
-        self.schema.clone()
+        self.format.schema()
     }
 
     fn table_type(&self) -> TableType {
@@ -87,19 +80,21 @@ impl TableProvider for VcfTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let all: Vec<usize> = (0..self.schema.fields().len()).collect();
-        let projection = projection.unwrap_or(&all);
-        let schema = Arc::new(self.schema.project(projection)?);
-        let layout = self.layout.project(projection);
+        let schema = self.format.schema();
+        let projection: Vec<usize> = projection
+            .cloned()
+            .unwrap_or_else(|| (0..schema.fields().len()).collect());
+        let projected = Arc::new(schema.project(&projection)?);
         let regions = RegionFilter::from_filters(filters, self.zero_based).regions();
         let units = self
             .source
             .plan(&regions, state.config().target_partitions())?;
-        Ok(Arc::new(VcfExec::new(
+        Ok(Arc::new(TextExec::new(
+            self.exec_name,
             self.source.clone(),
-            schema,
-            layout,
-            self.zero_based,
+            self.format.clone(),
+            projection,
+            projected,
             units,
             regions,
             limit,
