@@ -253,7 +253,9 @@ def _varint(n: int) -> bytes:
 def test_cancel_flight_info_stops_a_running_query(server: ServerHandle) -> None:
     """Flight's CancelFlightInfo action aborts the stream being served for that FlightInfo."""
     # Millions of rows: the server is still producing (held back by flow control) when we cancel.
-    endless = f"SELECT * FROM {table_ref('22_genotypes')} a CROSS JOIN {table_ref('22_genotypes')} b"
+    endless = (
+        f"SELECT * FROM {table_ref('22_genotypes')} a CROSS JOIN {table_ref('22_genotypes')} b"
+    )
     client = flight.connect(server.uri)
     info = client.get_flight_info(
         flight.FlightDescriptor.for_command(pack_statement_query(endless)),

@@ -1,9 +1,12 @@
 //! genoflight-catalog: genomic files as DataFusion tables, and the catalog
 //! that finds, names and registers them.
 
+mod bed;
 mod bgzf_split;
+mod columns;
 pub mod config;
 pub mod coords;
+mod gff;
 pub mod naming;
 pub mod region;
 pub mod registry;

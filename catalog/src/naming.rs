@@ -6,6 +6,9 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     Vcf,
+    Bed,
+    Gff3,
+    Gtf,
     Parquet,
     Csv,
     Tsv,
@@ -15,6 +18,9 @@ impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Vcf => "vcf",
+            Format::Bed => "bed",
+            Format::Gff3 => "gff3",
+            Format::Gtf => "gtf",
             Format::Parquet => "parquet",
             Format::Csv => "csv",
             Format::Tsv => "tsv",
@@ -27,6 +33,15 @@ const SUFFIXES: &[(&str, Format)] = &[
     (".vcf.gz", Format::Vcf),
     (".vcf.bgz", Format::Vcf),
     (".vcf", Format::Vcf),
+    (".bed.gz", Format::Bed),
+    (".bed.bgz", Format::Bed),
+    (".bed", Format::Bed),
+    (".gff3.gz", Format::Gff3),
+    (".gff.gz", Format::Gff3),
+    (".gff3", Format::Gff3),
+    (".gff", Format::Gff3),
+    (".gtf.gz", Format::Gtf),
+    (".gtf", Format::Gtf),
     (".parquet", Format::Parquet),
     (".csv", Format::Csv),
     (".tsv", Format::Tsv),

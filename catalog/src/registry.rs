@@ -16,7 +16,9 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
 use serde::Serialize;
 
+use crate::bed::open_bed;
 use crate::config::CatalogConfig;
+use crate::gff::{Dialect, open_gff};
 use crate::naming::{Format, classify, sanitize, suffix_tag};
 use crate::sandbox::DataRoots;
 use crate::vcf::open_vcf;
@@ -219,6 +221,15 @@ impl TableProvider for UnreadableTable {
     }
 }
 
+/// The stand-in for a file that cannot be opened, with a warning.
+fn unreadable(error: String, c: &Candidate, warnings: &mut Vec<String>) -> Arc<dyn TableProvider> {
+    warnings.push(format!(
+        "{error} (table {}.{} will report this)",
+        c.schema, c.name
+    ));
+    Arc::new(UnreadableTable { error })
+}
+
 /// Registers every configured table in catalog `genoflight` of `ctx`.
 pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Result<CatalogReport> {
     let roots = DataRoots::new(
@@ -275,15 +286,24 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
                     }
                 }
                 Err(e) => {
-                    let error = e.strip_backtrace();
-                    report.warnings.push(format!(
-                        "{error} (table {}.{} will report this)",
-                        c.schema, c.name
-                    ));
-                    schema.register_table(c.name.clone(), Arc::new(UnreadableTable { error }))?;
+                    let table = unreadable(e.strip_backtrace(), c, &mut report.warnings);
+                    schema.register_table(c.name.clone(), table)?;
                     report.tables.push(info(&c.name, "vcf"));
                 }
             },
+            Format::Bed | Format::Gff3 | Format::Gtf => {
+                let opened = match c.format {
+                    Format::Bed => open_bed(&c.path, c.zero_based),
+                    Format::Gtf => open_gff(&c.path, Dialect::Gtf, c.zero_based),
+                    _ => open_gff(&c.path, Dialect::Gff3, c.zero_based),
+                };
+                let table: Arc<dyn TableProvider> = match opened {
+                    Ok(t) => Arc::new(t),
+                    Err(e) => unreadable(e.strip_backtrace(), c, &mut report.warnings),
+                };
+                schema.register_table(c.name.clone(), table)?;
+                report.tables.push(info(&c.name, c.format.as_str()));
+            }
             Format::Parquet | Format::Csv | Format::Tsv => {
                 let table = TableReference::full(CATALOG, c.schema.as_str(), c.name.as_str());
                 let path = c.path.to_string_lossy();
@@ -312,12 +332,8 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
                     Ok(()) => report.tables.push(info(&c.name, c.format.as_str())),
                     Err(e) => {
                         let error = format!("{}: {}", c.path.display(), e.strip_backtrace());
-                        report.warnings.push(format!(
-                            "{error} (table {}.{} will report this)",
-                            c.schema, c.name
-                        ));
-                        schema
-                            .register_table(c.name.clone(), Arc::new(UnreadableTable { error }))?;
+                        let table = unreadable(error, c, &mut report.warnings);
+                        schema.register_table(c.name.clone(), table)?;
                         report.tables.push(info(&c.name, c.format.as_str()));
                     }
                 }
