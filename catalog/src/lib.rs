@@ -11,6 +11,7 @@ pub mod naming;
 pub mod region;
 pub mod registry;
 pub mod sandbox;
+mod sequence;
 pub mod text;
 pub mod vcf;
 

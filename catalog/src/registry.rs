@@ -21,6 +21,7 @@ use crate::config::CatalogConfig;
 use crate::gff::{Dialect, open_gff};
 use crate::naming::{Format, classify, sanitize, suffix_tag};
 use crate::sandbox::DataRoots;
+use crate::sequence::{Kind, open_sequences};
 use crate::vcf::open_vcf;
 
 pub const CATALOG: &str = "genoflight";
@@ -291,9 +292,11 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
                     report.tables.push(info(&c.name, "vcf"));
                 }
             },
-            Format::Bed | Format::Gff3 | Format::Gtf => {
+            Format::Bed | Format::Gff3 | Format::Gtf | Format::Fasta | Format::Fastq => {
                 let opened = match c.format {
                     Format::Bed => open_bed(&c.path, c.zero_based),
+                    Format::Fasta => open_sequences(&c.path, Kind::Fasta),
+                    Format::Fastq => open_sequences(&c.path, Kind::Fastq),
                     Format::Gtf => open_gff(&c.path, Dialect::Gtf, c.zero_based),
                     _ => open_gff(&c.path, Dialect::Gff3, c.zero_based),
                 };

@@ -193,13 +193,16 @@ impl Scan {
                 Line::End => break,
             }
             let limit_reached = self.limit.is_some_and(|l| emitted + self.sink.len() >= l);
-            if self.sink.len() >= self.batch_size || limit_reached {
+            if self.sink.len() >= self.batch_size || self.sink.is_full() || limit_reached {
                 emitted += self.sink.len();
                 if !send(self.sink.finish()) || limit_reached {
                     return Ok(());
                 }
             }
         }
+        self.sink
+            .flush()
+            .map_err(|e| fail("end of file".into(), &e))?;
         if !self.sink.is_empty() {
             send(self.sink.finish());
         }

@@ -33,6 +33,15 @@ pub trait RecordSink: Send {
         self.len() == 0
     }
     fn finish(&mut self) -> Result<RecordBatch>;
+    /// Whether the batch should be emitted before `batch_size` rows
+    /// (long sequences: keeps string offsets and memory bounded).
+    fn is_full(&self) -> bool {
+        false
+    }
+    /// The input is over: complete any record spanning several lines.
+    fn flush(&mut self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A line-oriented format: its table schema and a sink per scan partition.
@@ -40,6 +49,10 @@ pub trait TextFormat: std::fmt::Debug + Send + Sync + 'static {
     fn schema(&self) -> SchemaRef;
     /// A sink producing `projection` (indices into `schema()`) in that order.
     fn sink(&self, projection: &[usize], projected: SchemaRef) -> Box<dyn RecordSink>;
+    /// Whether a record is one line, so byte ranges can be scanned in parallel.
+    fn splittable(&self) -> bool {
+        true
+    }
 }
 
 /// Whether `[start, end]` (1-based, closed) on `chrom` is inside the scan:
