@@ -153,3 +153,45 @@ pub fn open_bed(path: &Path, zero_based: bool) -> Result<TextTable> {
         zero_based,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int64Type;
+
+    /// (start, strand) of a two-record BED6 read through the sink.
+    fn read(zero_based: bool) -> Vec<(i64, Option<String>)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.bed");
+        let text = "track name=x\n#c\nchr1\t0\t10\tA\t.\t.\nchr1\t5\t6\tB\t3\t+\n";
+        std::fs::write(&path, text).unwrap();
+        let schema =
+            datafusion::datasource::TableProvider::schema(&open_bed(&path, zero_based).unwrap());
+        assert_eq!(schema.fields().len(), 6);
+        let names = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let bed = Bed {
+            schema: schema.clone(),
+            names,
+            zero_based,
+        };
+        let mut sink = bed.sink(&[1, 5], Arc::new(schema.project(&[1, 5]).unwrap()));
+        for line in text.lines() {
+            sink.push(line, &[]).unwrap();
+        }
+        let b = sink.finish().unwrap();
+        let starts = b.column(0).as_primitive::<Int64Type>();
+        let strands = b.column(1).as_string::<i32>();
+        starts
+            .iter()
+            .zip(strands.iter())
+            .map(|(s, t)| (s.unwrap(), t.map(str::to_string)))
+            .collect()
+    }
+
+    #[test]
+    fn starts_are_one_based_unless_zero_based_and_dot_strand_is_null() {
+        assert_eq!(read(false), vec![(1, None), (6, Some("+".into()))]);
+        assert_eq!(read(true)[1].0, 5);
+    }
+}

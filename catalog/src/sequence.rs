@@ -250,7 +250,10 @@ mod tests {
     use arrow::array::AsArray;
 
     fn run(kind: Kind, text: &str) -> Result<RecordBatch, String> {
-        let format = Sequences { kind, schema: schema(kind) };
+        let format = Sequences {
+            kind,
+            schema: schema(kind),
+        };
         let all: Vec<usize> = (0..format.schema.fields().len()).collect();
         let mut sink = format.sink(&all, format.schema.clone());
         for line in text.lines().filter(|l| !l.is_empty()) {
@@ -262,7 +265,11 @@ mod tests {
 
     #[test]
     fn wrapped_fastq_with_marker_characters_in_quality() {
-        let b = run(Kind::Fastq, "@r1 desc\nACGT\nAC\n+\n@@+I\n+I\n@r2\nA\n+r2\n@\n").unwrap();
+        let b = run(
+            Kind::Fastq,
+            "@r1 desc\nACGT\nAC\n+\n@@+I\n+I\n@r2\nA\n+r2\n@\n",
+        )
+        .unwrap();
         assert_eq!(b.num_rows(), 2);
         assert_eq!(b.column(2).as_string::<i32>().value(0), "ACGTAC");
         assert_eq!(b.column(3).as_string::<i32>().value(0), "@@+I+I");
