@@ -16,6 +16,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
 use serde::Serialize;
 
+use crate::alignment::{AlignmentFormat, open_alignment};
 use crate::bed::open_bed;
 use crate::config::CatalogConfig;
 use crate::gff::{Dialect, open_gff};
@@ -292,6 +293,20 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
                     report.tables.push(info(&c.name, "vcf"));
                 }
             },
+            Format::Bam | Format::Sam => {
+                let kind = if c.format == Format::Bam {
+                    AlignmentFormat::Bam
+                } else {
+                    AlignmentFormat::Sam
+                };
+                let table: Arc<dyn TableProvider> =
+                    match open_alignment(&c.path, kind, c.zero_based) {
+                        Ok(t) => Arc::new(t),
+                        Err(e) => unreadable(e.strip_backtrace(), c, &mut report.warnings),
+                    };
+                schema.register_table(c.name.clone(), table)?;
+                report.tables.push(info(&c.name, c.format.as_str()));
+            }
             Format::Bed | Format::Gff3 | Format::Gtf | Format::Fasta | Format::Fastq => {
                 let opened = match c.format {
                     Format::Bed => open_bed(&c.path, c.zero_based),

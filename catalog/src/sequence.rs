@@ -158,7 +158,7 @@ impl SequenceSink {
         r.quality.push_str(line.trim_end());
         if r.quality.len() > r.sequence.len() {
             return Err(format!(
-                "record {}: quality is longer ({}) than the sequence ({})",
+                "record {}: quality and sequence lengths differ ({} vs {} so far); is a quality line short?",
                 r.name,
                 r.quality.len(),
                 r.sequence.len()

@@ -86,9 +86,13 @@ impl TableProvider for TextTable {
             .unwrap_or_else(|| (0..schema.fields().len()).collect());
         let projected = Arc::new(schema.project(&projection)?);
         let regions = RegionFilter::from_filters(filters, self.zero_based).regions();
-        let units = self
-            .source
-            .plan(&regions, state.config().target_partitions())?;
+        // Multi-line records (FASTA, FASTQ) cannot start mid-file.
+        let partitions = if self.format.splittable() {
+            state.config().target_partitions()
+        } else {
+            1
+        };
+        let units = self.source.plan(&regions, partitions)?;
         Ok(Arc::new(TextExec::new(
             self.exec_name,
             self.source.clone(),
