@@ -8,10 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::Array;
-use arrow::array::{
-    ArrayRef, Int32Builder, Int64Builder, MapBuilder, RecordBatch, RecordBatchOptions,
-    StringBuilder,
-};
+use arrow::array::{ArrayRef, Int32Builder, Int64Builder, MapBuilder, RecordBatch, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::Session;
@@ -166,16 +163,7 @@ impl TableProvider for AlignmentTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(filters
-            .iter()
-            .map(|e| {
-                if RegionFilter::understands(e) {
-                    TableProviderFilterPushDown::Inexact
-                } else {
-                    TableProviderFilterPushDown::Unsupported
-                }
-            })
-            .collect())
+        Ok(RegionFilter::pushdown(filters))
     }
 
     async fn scan(
@@ -637,12 +625,6 @@ impl Batch {
                 }
             })
             .collect();
-        let options =
-            RecordBatchOptions::new().with_row_count(Some(std::mem::take(&mut self.rows)));
-        Ok(RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            arrays,
-            &options,
-        )?)
+        crate::columns::record_batch(&self.schema, arrays, std::mem::take(&mut self.rows))
     }
 }

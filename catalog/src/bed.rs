@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{RecordBatch, RecordBatchOptions};
+use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::{DataFusionError, Result};
 
@@ -110,13 +110,7 @@ impl RecordSink for BedSink {
 
     fn finish(&mut self) -> Result<RecordBatch> {
         let arrays = self.columns.iter_mut().map(TextColumn::finish).collect();
-        let options =
-            RecordBatchOptions::new().with_row_count(Some(std::mem::take(&mut self.rows)));
-        Ok(RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            arrays,
-            &options,
-        )?)
+        crate::columns::record_batch(&self.schema, arrays, std::mem::take(&mut self.rows))
     }
 }
 

@@ -3,8 +3,13 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Builder, Int32Builder, Int64Builder, StringBuilder};
+use arrow::array::{
+    ArrayRef, Float64Builder, Int32Builder, Int64Builder, RecordBatch, RecordBatchOptions,
+    StringBuilder,
+};
 use arrow::datatypes::DataType;
+use arrow::datatypes::SchemaRef;
+use datafusion::common::Result;
 
 /// One projected column: which field it reads and how.
 pub enum TextColumn {
@@ -81,4 +86,14 @@ pub fn skip_header_lines(
         reader.read_until(b'\n', &mut line)?;
         n += 1;
     }
+}
+
+/// A batch of `rows` rows (also right when no column is projected, as for `count(*)`).
+pub fn record_batch(schema: &SchemaRef, arrays: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    Ok(RecordBatch::try_new_with_options(
+        schema.clone(),
+        arrays,
+        &options,
+    )?)
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{Array, MapBuilder, RecordBatch, RecordBatchOptions, StringBuilder};
+use arrow::array::{Array, MapBuilder, RecordBatch, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::{DataFusionError, Result};
 
@@ -190,13 +190,7 @@ impl RecordSink for GffSink {
                 None => Arc::new(self.attributes.finish()),
             })
             .collect();
-        let options =
-            RecordBatchOptions::new().with_row_count(Some(std::mem::take(&mut self.rows)));
-        Ok(RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            arrays,
-            &options,
-        )?)
+        crate::columns::record_batch(&self.schema, arrays, std::mem::take(&mut self.rows))
     }
 }
 

@@ -3,7 +3,7 @@
 //! applies the original predicates, so a region only has to be a superset.
 
 use datafusion::common::{Column, ScalarValue};
-use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};
+use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 
 use crate::text::Region;
 
@@ -65,6 +65,21 @@ impl RegionFilter {
     pub fn understands(e: &Expr) -> bool {
         let mut probe = RegionFilter::default();
         probe.add(e, false)
+    }
+
+    /// A provider's answer to `supports_filters_pushdown`: inexact for the
+    /// predicates that become regions, unsupported for the rest.
+    pub fn pushdown(filters: &[&Expr]) -> Vec<TableProviderFilterPushDown> {
+        filters
+            .iter()
+            .map(|e| {
+                if Self::understands(e) {
+                    TableProviderFilterPushDown::Inexact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect()
     }
 
     pub fn from_filters(filters: &[Expr], zero_based: bool) -> RegionFilter {

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, StringBuilder};
+use arrow::array::{ArrayRef, RecordBatch, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::Result;
 
@@ -215,13 +215,7 @@ impl RecordSink for SequenceSink {
             .map(|b| Arc::new(b.finish()) as ArrayRef)
             .collect();
         self.bytes = 0;
-        let options =
-            RecordBatchOptions::new().with_row_count(Some(std::mem::take(&mut self.rows)));
-        Ok(RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            arrays,
-            &options,
-        )?)
+        crate::columns::record_batch(&self.schema, arrays, std::mem::take(&mut self.rows))
     }
 }
 

@@ -61,16 +61,7 @@ impl TableProvider for TextTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(filters
-            .iter()
-            .map(|e| {
-                if RegionFilter::understands(e) {
-                    TableProviderFilterPushDown::Inexact
-                } else {
-                    TableProviderFilterPushDown::Unsupported
-                }
-            })
-            .collect())
+        Ok(RegionFilter::pushdown(filters))
     }
 
     async fn scan(

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Float64Builder, Int64Builder, ListArray, RecordBatch, RecordBatchOptions,
-    StringBuilder, StructArray,
+    ArrayRef, Float64Builder, Int64Builder, ListArray, RecordBatch, StringBuilder, StructArray,
 };
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, FieldRef, SchemaRef};
@@ -166,15 +165,6 @@ impl SiteColumns {
     }
 }
 
-fn batch(schema: &SchemaRef, arrays: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
-    let options = RecordBatchOptions::new().with_row_count(Some(rows));
-    Ok(RecordBatch::try_new_with_options(
-        schema.clone(),
-        arrays,
-        &options,
-    )?)
-}
-
 /// Builds batches of the variants table for a projection.
 pub struct VariantBatchBuilder {
     schema: SchemaRef,
@@ -327,7 +317,7 @@ impl VariantBatchBuilder {
             arrays.push(array);
         }
         let rows = std::mem::take(&mut self.rows);
-        batch(&self.schema, arrays, rows)
+        crate::columns::record_batch(&self.schema, arrays, rows)
     }
 }
 
@@ -423,6 +413,6 @@ impl GenotypeBatchBuilder {
             arrays.push(array);
         }
         let rows = std::mem::take(&mut self.rows);
-        batch(&self.schema, arrays, rows)
+        crate::columns::record_batch(&self.schema, arrays, rows)
     }
 }
