@@ -9,7 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -165,13 +165,18 @@ def has_index(path: Path) -> bool:
     return any(Path(str(path) + s).exists() for s in (".tbi", ".csi"))
 
 
-def expected_table_names(files: Iterable[Path]) -> dict[Path, str]:
+def expected_table_names(
+    files: Iterable[Path], strip: Callable[[str], tuple[str, str]] | None = None
+) -> dict[Path, str]:
     """Table name per data file, collisions resolved as the contract says: candidates sorted by
     (has index first, then path); the first keeps the name, the others get ``_`` + their
-    stripped suffix with dots as ``_``, then ``_2``, ``_3``... if still taken."""
+    stripped suffix with dots as ``_``, then ``_2``, ``_3``... if still taken.
+
+    ``strip`` splits a file name into (stem, format suffix); VCF suffixes by default."""
+    strip = strip or strip_format_suffix
     groups: dict[str, list[tuple[Path, str]]] = {}
     for f in files:
-        stem, suffix = strip_format_suffix(f.name)
+        stem, suffix = strip(f.name)
         groups.setdefault(sanitize(stem), []).append((f, suffix))
     taken = set(groups)
     names: dict[Path, str] = {}

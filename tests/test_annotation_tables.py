@@ -37,12 +37,12 @@ from _support import (
     INDEX_SUFFIXES,
     SHARED_DATA,
     adbc_connect,
+    expected_table_names,
     flight_sql_query,
     has_index,
     quote_ident,
     require_native,
     require_tool,
-    sanitize,
     table_ref,
     unavailable,
 )
@@ -128,28 +128,8 @@ def strip_annotation_suffix(filename: str) -> tuple[str, str]:
 
 
 def expected_annotation_table_names(files: Iterable[Path]) -> dict[Path, str]:
-    """``_support.expected_table_names`` with the annotation suffixes: candidates sorted by
-    (has index first, then path); the first keeps the name, the others get ``_`` + their
-    stripped suffix with dots as ``_``, then ``_2``, ``_3``... if still taken."""
-    groups: dict[str, list[tuple[Path, str]]] = {}
-    for f in files:
-        stem, suffix = strip_annotation_suffix(f.name)
-        groups.setdefault(sanitize(stem), []).append((f, suffix))
-    taken = set(groups)
-    names: dict[Path, str] = {}
-    for base, members in groups.items():
-        members.sort(key=lambda m: (not has_index(m[0]), str(m[0])))
-        names[members[0][0]] = base
-        for f, suffix in members[1:]:
-            candidate = base + "_" + sanitize(suffix.lstrip(".").replace(".", "_"))
-            n = 2
-            unique = candidate
-            while unique in taken:
-                unique = f"{candidate}_{n}"
-                n += 1
-            taken.add(unique)
-            names[f] = unique
-    return names
+    """``_support.expected_table_names`` with this module's suffixes."""
+    return expected_table_names(files, strip_annotation_suffix)
 
 
 def annotation_files(directory: Path) -> list[Path]:
