@@ -17,12 +17,8 @@ use datafusion::common::{DataFusionError, Result};
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::stream::RecordBatchReceiverStream;
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use noodles::core::{Position, Region as CoreRegion, region::Interval};
 use noodles::csi::BinningIndex;
 use noodles::sam::alignment::record::cigar::op::Kind as CigarKind;
@@ -32,6 +28,7 @@ use noodles::{bam, sam};
 
 use crate::coords;
 use crate::region::RegionFilter;
+use crate::scan::{blocking_stream, fmt_scan, leaf_properties};
 use crate::text::{Region, in_regions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,12 +175,7 @@ impl TableProvider for AlignmentTable {
             .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
         let projected = Arc::new(self.schema.project(&projection)?);
         let regions = RegionFilter::from_filters(filters, self.zero_based).regions();
-        let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(projected.clone()),
-            Partitioning::UnknownPartitioning(1),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        ));
+        let properties = leaf_properties(&projected, 1);
         Ok(Arc::new(AlignmentExec {
             path: self.path.clone(),
             display: self.display.clone(),
@@ -224,37 +216,22 @@ impl fmt::Debug for AlignmentExec {
 
 impl DisplayAs for AlignmentExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        let columns: Vec<&str> = self
-            .schema
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect();
         let name = if self.format == AlignmentFormat::Bam {
             "BamExec"
         } else {
             "SamExec"
         };
-        write!(
+        let indexed = self.index.is_some();
+        fmt_scan(
             f,
-            "{name}: file={}, projection=[{}]",
-            self.display,
-            columns.join(", ")
-        )?;
-        if !self.regions.is_empty() {
-            let r: Vec<String> = self
-                .regions
-                .iter()
-                .map(|r| format!("{}:{}-{}", r.chrom, r.start, r.end))
-                .collect();
-            let how = if self.index.is_some() {
-                "index"
-            } else {
-                "scan"
-            };
-            write!(f, ", regions=[{}] via {how}", r.join(", "))?;
-        }
-        Ok(())
+            name,
+            &self.display,
+            None,
+            &self.schema,
+            &self.regions,
+            indexed,
+            self.limit,
+        )
     }
 }
 
@@ -290,8 +267,6 @@ impl ExecutionPlan for AlignmentExec {
         _partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let mut builder = RecordBatchReceiverStream::builder(self.schema.clone(), 2);
-        let tx = builder.tx();
         let scan = Scan {
             path: self.path.clone(),
             display: self.display.clone(),
@@ -305,14 +280,9 @@ impl ExecutionPlan for AlignmentExec {
             read: 0,
             emitted: 0,
         };
-        builder.spawn_blocking(move || {
-            let send = |b: Result<RecordBatch>| tx.blocking_send(b).is_ok();
-            if let Err(e) = scan.run(&send) {
-                send(Err(e));
-            }
-            Ok(())
-        });
-        Ok(builder.build())
+        Ok(blocking_stream(self.schema.clone(), move |send| {
+            scan.run(send)
+        }))
     }
 }
 

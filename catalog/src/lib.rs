@@ -12,6 +12,7 @@ pub mod naming;
 pub mod region;
 pub mod registry;
 pub mod sandbox;
+mod scan;
 mod sequence;
 pub mod text;
 pub mod vcf;

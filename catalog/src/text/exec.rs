@@ -9,15 +9,13 @@ use arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::stream::RecordBatchReceiverStream;
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::EmptyRecordBatchStream;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 
 use super::source::{Region, ScanUnit, TextSource};
 use super::{Line, RecordSink, TextFormat};
+use crate::scan::{blocking_stream, fmt_scan, leaf_properties};
 
 #[derive(Debug)]
 pub struct TextExec {
@@ -44,12 +42,7 @@ impl TextExec {
         regions: Vec<Region>,
         limit: Option<usize>,
     ) -> TextExec {
-        let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(schema.clone()),
-            Partitioning::UnknownPartitioning(units.len().max(1)),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        ));
+        let properties = leaf_properties(&schema, units.len());
         TextExec {
             name,
             source,
@@ -66,37 +59,18 @@ impl TextExec {
 
 impl DisplayAs for TextExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        let columns: Vec<&str> = self
-            .schema
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect();
-        write!(
+        let (file, partitions) = (&self.source.display, Some(self.units.len()));
+        let indexed = self.source.index.is_some();
+        fmt_scan(
             f,
-            "{}: file={}, partitions={}, projection=[{}]",
             self.name,
-            self.source.display,
-            self.units.len(),
-            columns.join(", ")
-        )?;
-        if !self.regions.is_empty() {
-            let regions: Vec<String> = self
-                .regions
-                .iter()
-                .map(|r| format!("{}:{}-{}", r.chrom, r.start, r.end))
-                .collect();
-            let how = if self.source.index.is_some() {
-                "index"
-            } else {
-                "scan"
-            };
-            write!(f, ", regions=[{}] via {how}", regions.join(", "))?;
-        }
-        if let Some(limit) = self.limit {
-            write!(f, ", limit={limit}")?;
-        }
-        Ok(())
+            file,
+            partitions,
+            &self.schema,
+            &self.regions,
+            indexed,
+            self.limit,
+        )
     }
 }
 
@@ -132,11 +106,9 @@ impl ExecutionPlan for TextExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let mut builder = RecordBatchReceiverStream::builder(self.schema.clone(), 2);
         let Some(unit) = self.units.get(partition).cloned() else {
-            return Ok(builder.build());
+            return Ok(Box::pin(EmptyRecordBatchStream::new(self.schema.clone())));
         };
-        let tx = builder.tx();
         let scan = Scan {
             source: self.source.clone(),
             sink: self.format.sink(&self.projection, self.schema.clone()),
@@ -144,15 +116,9 @@ impl ExecutionPlan for TextExec {
             batch_size: context.session_config().batch_size(),
             limit: self.limit,
         };
-        builder.spawn_blocking(move || {
-            // Stop quietly when the consumer has gone (query cancelled or done).
-            let send = |batch: Result<RecordBatch>| tx.blocking_send(batch).is_ok();
-            if let Err(e) = scan.run(&unit, &send) {
-                send(Err(e));
-            }
-            Ok(())
-        });
-        Ok(builder.build())
+        Ok(blocking_stream(self.schema.clone(), move |send| {
+            scan.run(&unit, send)
+        }))
     }
 }
 

@@ -1,0 +1,78 @@
+//! What every leaf scan of a genomic file shares: its plan properties, the
+//! blocking producer behind its stream, and how EXPLAIN shows its scan.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use datafusion::common::Result;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_expr::EquivalenceProperties;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchReceiverStream;
+use datafusion::physical_plan::{Partitioning, PlanProperties};
+
+use crate::text::Region;
+
+/// Bounded, incrementally emitted output over `partitions` partitions.
+pub fn leaf_properties(schema: &SchemaRef, partitions: usize) -> Arc<PlanProperties> {
+    Arc::new(PlanProperties::new(
+        EquivalenceProperties::new(schema.clone()),
+        Partitioning::UnknownPartitioning(partitions.max(1)),
+        EmissionType::Incremental,
+        Boundedness::Bounded,
+    ))
+}
+
+/// Runs `produce` on a blocking thread, streaming what it sends. `send`
+/// returns false once the consumer has gone (query done or cancelled): the
+/// producer should stop then. An error it returns reaches the consumer.
+pub fn blocking_stream<F>(schema: SchemaRef, produce: F) -> SendableRecordBatchStream
+where
+    F: FnOnce(&dyn Fn(Result<RecordBatch>) -> bool) -> Result<()> + Send + 'static,
+{
+    let mut builder = RecordBatchReceiverStream::builder(schema, 2);
+    let tx = builder.tx();
+    builder.spawn_blocking(move || {
+        let send = |batch: Result<RecordBatch>| tx.blocking_send(batch).is_ok();
+        if let Err(e) = produce(&send) {
+            send(Err(e));
+        }
+        Ok(())
+    });
+    builder.build()
+}
+
+/// The EXPLAIN text of a scan: `Name: file=..., [partitions=N, ]projection=[...]`
+/// and, when set, its regions (and whether an index serves them) and its limit.
+#[allow(clippy::too_many_arguments)]
+pub fn fmt_scan(
+    f: &mut fmt::Formatter,
+    name: &str,
+    file: &str,
+    partitions: Option<usize>,
+    schema: &SchemaRef,
+    regions: &[Region],
+    indexed: bool,
+    limit: Option<usize>,
+) -> fmt::Result {
+    let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    write!(f, "{name}: file={file}, ")?;
+    if let Some(n) = partitions {
+        write!(f, "partitions={n}, ")?;
+    }
+    write!(f, "projection=[{}]", columns.join(", "))?;
+    if !regions.is_empty() {
+        let regions: Vec<String> = regions
+            .iter()
+            .map(|r| format!("{}:{}-{}", r.chrom, r.start, r.end))
+            .collect();
+        let how = if indexed { "index" } else { "scan" };
+        write!(f, ", regions=[{}] via {how}", regions.join(", "))?;
+    }
+    if let Some(limit) = limit {
+        write!(f, ", limit={limit}")?;
+    }
+    Ok(())
+}
