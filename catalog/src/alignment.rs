@@ -38,7 +38,7 @@ pub enum AlignmentFormat {
 }
 
 /// Boxed so that it is `Sized`, as noodles' query wants.
-type SharedIndex = Arc<Box<dyn BinningIndex + Send + Sync>>;
+pub type SharedIndex = Arc<Box<dyn BinningIndex + Send + Sync>>;
 
 pub struct AlignmentTable {
     path: PathBuf,
@@ -55,6 +55,30 @@ impl fmt::Debug for AlignmentTable {
         f.debug_struct("AlignmentTable")
             .field("path", &self.path)
             .finish()
+    }
+}
+
+/// What `depth()` and other functions over alignments need from a table.
+impl AlignmentTable {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn format(&self) -> AlignmentFormat {
+        self.format
+    }
+
+    pub fn header(&self) -> &Arc<sam::Header> {
+        &self.header
+    }
+
+    /// The .bai/.csi index, when the file has a current one.
+    pub fn index(&self) -> Option<&SharedIndex> {
+        self.index.as_ref()
+    }
+
+    pub fn zero_based(&self) -> bool {
+        self.zero_based
     }
 }
 

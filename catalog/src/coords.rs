@@ -22,3 +22,9 @@ pub fn description(text: &str) -> HashMap<String, String> {
         (REMARKS_KEY.to_string(), text.to_string()),
     ])
 }
+
+/// The coordinate system a schema declares: `Some(true)` 0-based half-open,
+/// `Some(false)` 1-based closed, `None` when it does not say (Parquet, CSV).
+pub fn declared_zero_based(metadata: &HashMap<String, String>) -> Option<bool> {
+    metadata.get(ZERO_BASED_KEY).and_then(|v| v.parse().ok())
+}

@@ -1,7 +1,7 @@
 //! genoflight-catalog: genomic files as DataFusion tables, and the catalog
 //! that finds, names and registers them.
 
-mod alignment;
+pub mod alignment;
 mod bed;
 mod bgzf_split;
 mod columns;

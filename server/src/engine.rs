@@ -7,6 +7,7 @@ use arrow::datatypes::SchemaRef;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
@@ -37,7 +38,14 @@ impl Engine {
         if let Some(bytes) = config.limits.memory_bytes {
             runtime = runtime.with_memory_limit(bytes, 1.0);
         }
-        let ctx = SessionContext::new_with_config_rt(session, runtime.build_arc()?);
+        let mut state = SessionStateBuilder::new()
+            .with_config(session)
+            .with_runtime_env(runtime.build_arc()?)
+            .with_default_features();
+        for rule in genoflight_udfs::physical_optimizer_rules() {
+            state = state.with_physical_optimizer_rule(rule);
+        }
+        let ctx = SessionContext::new_with_state(state.build());
         let report = build_catalog(&ctx, &config.catalog).await?;
         genoflight_udfs::register(&ctx);
         Ok(Engine {
