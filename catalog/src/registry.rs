@@ -327,8 +327,10 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
                 let path = c.path.to_string_lossy();
                 let registered = match c.format {
                     Format::Parquet => {
-                        ctx.register_parquet(table, path.as_ref(), ParquetReadOptions::default())
-                            .await
+                        // Keep the file's schema metadata: it may declare the
+                        // coordinate system (bio.coordinate_system_zero_based).
+                        let options = ParquetReadOptions::default().skip_metadata(false);
+                        ctx.register_parquet(table, path.as_ref(), options).await
                     }
                     Format::Csv => {
                         ctx.register_csv(

@@ -5,18 +5,20 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use datafusion::catalog::Session;
 use datafusion::catalog::TableProvider;
+use datafusion::common::TableReference;
 use datafusion::common::{DataFusionError, Result, ScalarValue, plan_err};
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::Expr;
-use datafusion::sql::TableReference;
-use datafusion::catalog::Session;
 
 /// A string literal argument, or a plan error naming the function and position.
 pub fn string_arg(function: &str, exprs: &[Expr], i: usize, what: &str) -> Result<String> {
     match exprs.get(i) {
         Some(Expr::Literal(
-            ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)),
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::LargeUtf8(Some(s))
+            | ScalarValue::Utf8View(Some(s)),
             _,
         )) => Ok(s.clone()),
         Some(other) => plan_err!(
@@ -44,9 +46,7 @@ pub fn table_arg(
     // Memory schema providers answer at once; no I/O happens here.
     match futures::executor::block_on(schema.table(reference.table()))? {
         Some(table) => Ok((name, table)),
-        None => plan_err!(
-            "{function}(): table '{name}' not found (list tables with SHOW TABLES)"
-        ),
+        None => plan_err!("{function}(): table '{name}' not found (list tables with SHOW TABLES)"),
     }
 }
 
@@ -95,7 +95,10 @@ impl Options {
             None => Ok(default),
             Some("true" | "1" | "yes") => Ok(true),
             Some("false" | "0" | "no") => Ok(false),
-            Some(v) => plan_err!("{}(): option {key} must be true or false, got '{v}'", self.function),
+            Some(v) => plan_err!(
+                "{}(): option {key} must be true or false, got '{v}'",
+                self.function
+            ),
         }
     }
 
@@ -110,4 +113,47 @@ impl Options {
             }),
         }
     }
+}
+
+/// An optional integer literal argument.
+pub fn int_arg(function: &str, exprs: &[Expr], i: usize, what: &str, default: i64) -> Result<i64> {
+    match exprs.get(i) {
+        None => Ok(default),
+        Some(Expr::Literal(v, _)) if v.data_type().is_integer() => {
+            match v.cast_to(&arrow::datatypes::DataType::Int64)? {
+                ScalarValue::Int64(Some(n)) => Ok(n),
+                _ => plan_err!("{function}(): argument {} ({what}) must not be NULL", i + 1),
+            }
+        }
+        Some(other) => plan_err!(
+            "{function}(): argument {} ({what}) must be an integer literal, got {other}",
+            i + 1
+        ),
+    }
+}
+
+/// An optional boolean literal argument.
+pub fn bool_arg(
+    function: &str,
+    exprs: &[Expr],
+    i: usize,
+    what: &str,
+    default: bool,
+) -> Result<bool> {
+    match exprs.get(i) {
+        None => Ok(default),
+        Some(Expr::Literal(ScalarValue::Boolean(Some(b)), _)) => Ok(*b),
+        Some(other) => plan_err!(
+            "{function}(): argument {} ({what}) must be true or false, got {other}",
+            i + 1
+        ),
+    }
+}
+
+/// Refuses arguments beyond the `max` a function takes.
+pub fn at_most(function: &str, exprs: &[Expr], max: usize, usage: &str) -> Result<()> {
+    if exprs.len() > max {
+        return plan_err!("{function}(): too many arguments; usage: {usage}");
+    }
+    Ok(())
 }

@@ -1,21 +1,31 @@
 //! genoflight-udfs: genomic SQL functions and the interval-join optimizer rule.
 //!
 //! `register` adds the table functions to a session; `physical_optimizer_rules`
-//! are appended to DataFusion's own when the session is built.
+//! is the session's physical optimizer (DataFusion's rules plus ours).
 
 pub mod args;
+pub mod interval;
 
 use std::sync::Arc;
 
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::prelude::SessionContext;
 
 /// Registers genoflight's table and scalar functions on `ctx`.
 pub fn register(ctx: &SessionContext) {
-    let _ = ctx;
+    interval::functions::register(ctx);
 }
 
-/// Rules appended after DataFusion's physical optimizer rules.
+/// DataFusion's physical optimizer rules with genoflight's inserted: the
+/// interval-join rule right after join selection, so that distribution and
+/// ordering are then enforced around the joins it creates.
 pub fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
-    vec![]
+    let mut rules = PhysicalOptimizer::new().rules;
+    let at = rules
+        .iter()
+        .position(|r| r.name() == "join_selection")
+        .map_or(0, |i| i + 1);
+    rules.insert(at, Arc::new(interval::IntervalJoinRule));
+    rules
 }

@@ -1,0 +1,499 @@
+//! `ProbeExec`: streams table `a` and answers, for each of its intervals, a
+//! question about the intervals of table `b` on the same chromosome, held in
+//! COITrees: overlapping pairs, counts, covered bases, nearest, subtraction.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, UInt32Array};
+use arrow::compute::{cast, take};
+use arrow::datatypes::SchemaRef;
+use coitrees::{Interval, IntervalTree};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::memory_pool::MemoryReservation;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::{Distribution, EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, Partitioning,
+    PlanProperties,
+};
+use futures::{StreamExt, TryStreamExt, stream};
+use tokio::sync::OnceCell;
+
+use super::input::IntervalInput;
+use crate::interval::index::{Tree, collect_side};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeOp {
+    /// Every overlapping (a, b) pair: `bedtools intersect -wa -wb`.
+    Overlap,
+    /// How many b overlap each a: `bedtools intersect -c`.
+    Count,
+    /// Count, covered bases, length and fraction: `bedtools coverage`.
+    Coverage,
+    /// The k nearest b (ties by b's row order): `bedtools closest -t first -d`.
+    Nearest { k: usize, overlaps: bool },
+    /// The parts of a not covered by any b: `bedtools subtract`.
+    Subtract,
+}
+
+/// b's intervals of one chromosome.
+struct ChromTargets {
+    tree: Tree,
+    /// (lo, hi, row) sorted by lo, and by hi: for nearest only.
+    by_lo: Vec<(i32, i32, u32)>,
+    by_hi: Vec<(i32, i32, u32)>,
+}
+
+struct Targets {
+    batch: RecordBatch,
+    chroms: HashMap<String, ChromTargets>,
+    _reservation: MemoryReservation,
+}
+
+pub struct ProbeExec {
+    a: IntervalInput,
+    b: IntervalInput,
+    a_plan: Arc<dyn ExecutionPlan>,
+    b_plan: Arc<dyn ExecutionPlan>,
+    op: ProbeOp,
+    schema: SchemaRef,
+    targets: Arc<OnceCell<Arc<Targets>>>,
+    properties: Arc<PlanProperties>,
+}
+
+impl fmt::Debug for ProbeExec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ProbeExec({:?})", self.op)
+    }
+}
+
+impl ProbeExec {
+    pub fn new(
+        a: IntervalInput,
+        b: IntervalInput,
+        a_plan: Arc<dyn ExecutionPlan>,
+        b_plan: Arc<dyn ExecutionPlan>,
+        op: ProbeOp,
+        schema: SchemaRef,
+    ) -> ProbeExec {
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(schema.clone()),
+            Partitioning::UnknownPartitioning(a_plan.output_partitioning().partition_count()),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        ProbeExec {
+            a,
+            b,
+            a_plan,
+            b_plan,
+            op,
+            schema,
+            targets: Arc::new(OnceCell::new()),
+            properties,
+        }
+    }
+}
+
+impl DisplayAs for ProbeExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "IntervalProbeExec: op={:?}, a={}, b={} (b held in COITrees)",
+            self.op, self.a.name, self.b.name
+        )
+    }
+}
+
+impl ExecutionPlan for ProbeExec {
+    fn name(&self) -> &str {
+        "IntervalProbeExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn required_input_distribution(&self) -> Vec<Distribution> {
+        vec![
+            Distribution::UnspecifiedDistribution,
+            Distribution::SinglePartition,
+        ]
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![true, false]
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.a_plan, &self.b_plan]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let [a_plan, b_plan]: [Arc<dyn ExecutionPlan>; 2] = children
+            .try_into()
+            .map_err(|_| DataFusionError::Internal("IntervalProbeExec has two children".into()))?;
+        Ok(Arc::new(ProbeExec::new(
+            self.a.clone(),
+            self.b.clone(),
+            a_plan,
+            b_plan,
+            self.op,
+            self.schema.clone(),
+        )))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let a_stream = self.a_plan.execute(partition, context.clone())?;
+        let (cell, b_plan, b) = (self.targets.clone(), self.b_plan.clone(), self.b.clone());
+        let nearest = matches!(self.op, ProbeOp::Nearest { .. });
+        let prober = Arc::new(Prober {
+            a: self.a.clone(),
+            op: self.op,
+            schema: self.schema.clone(),
+            batch_size: context.session_config().batch_size(),
+        });
+        // b is indexed once (the first partition to get here); a streams.
+        let batches = stream::once(async move {
+            let targets = cell
+                .get_or_try_init(|| async move {
+                    let (batch, reservation) =
+                        collect_side(b_plan, context, "interval function").await?;
+                    build_targets(&b, batch, reservation, nearest).map(Arc::new)
+                })
+                .await?
+                .clone();
+            let probed = a_stream
+                .map(move |batch| prober.probe(&targets, batch?))
+                .map_ok(|batches| stream::iter(batches.into_iter().map(Ok)))
+                .try_flatten();
+            Ok::<_, DataFusionError>(probed)
+        })
+        .try_flatten();
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema.clone(),
+            batches,
+        )))
+    }
+}
+
+fn build_targets(
+    b: &IntervalInput,
+    batch: RecordBatch,
+    reservation: MemoryReservation,
+    nearest: bool,
+) -> Result<Targets> {
+    let closed = b.closed(&batch)?;
+    let mut groups: HashMap<String, Vec<(i32, i32, u32)>> = HashMap::new();
+    for (i, iv) in closed.intervals.iter().enumerate() {
+        if let (Some((lo, hi)), Some(chrom)) = (iv, closed.chrom(i)) {
+            groups
+                .entry(chrom.to_string())
+                .or_default()
+                .push((*lo, *hi, i as u32));
+        }
+    }
+    let chroms = groups
+        .into_iter()
+        .map(|(chrom, rows)| {
+            let nodes: Vec<Interval<u32>> = rows
+                .iter()
+                .map(|&(lo, hi, r)| Interval::new(lo, hi, r))
+                .collect();
+            let (mut by_lo, mut by_hi) = (Vec::new(), Vec::new());
+            if nearest {
+                by_lo = rows.clone();
+                by_lo.sort_unstable_by_key(|&(lo, _, r)| (lo, r));
+                by_hi = rows;
+                by_hi.sort_unstable_by_key(|&(_, hi, r)| (hi, r));
+            }
+            let targets = ChromTargets {
+                tree: Tree::new(nodes.iter()),
+                by_lo,
+                by_hi,
+            };
+            (chrom, targets)
+        })
+        .collect();
+    Ok(Targets {
+        batch,
+        chroms,
+        _reservation: reservation,
+    })
+}
+
+struct Prober {
+    a: IntervalInput,
+    op: ProbeOp,
+    schema: SchemaRef,
+    batch_size: usize,
+}
+
+/// Rows to emit: a's row, b's row (or none) and the op's numbers.
+#[derive(Default)]
+struct Out {
+    a: Vec<u32>,
+    b: Vec<Option<u32>>,
+    numbers: Vec<Vec<i64>>,
+    pieces: Vec<(i64, i64)>,
+}
+
+impl Prober {
+    fn probe(&self, targets: &Targets, batch: RecordBatch) -> Result<Vec<RecordBatch>> {
+        let closed = self.a.closed(&batch)?;
+        let mut out = Out::default();
+        let mut hits: Vec<(i32, i32, u32)> = Vec::new();
+        for (i, iv) in closed.intervals.iter().enumerate() {
+            let row = i as u32;
+            let chrom = closed.chrom(i).and_then(|c| targets.chroms.get(c));
+            let Some((lo, hi)) = *iv else {
+                self.none(&mut out, row);
+                continue;
+            };
+            hits.clear();
+            if let Some(t) = chrom {
+                if self.op != ProbeOp::Count {
+                    t.tree
+                        .query(lo, hi, |n| hits.push((n.first, n.last, n.metadata)));
+                    hits.sort_unstable_by_key(|h| h.2);
+                }
+            }
+            match self.op {
+                ProbeOp::Overlap => {
+                    for h in &hits {
+                        out.a.push(row);
+                        out.b.push(Some(h.2));
+                    }
+                }
+                ProbeOp::Count => {
+                    let n = chrom.map_or(0, |t| t.tree.query_count(lo, hi));
+                    out.a.push(row);
+                    out.numbers.push(vec![n as i64]);
+                }
+                ProbeOp::Coverage => {
+                    out.a.push(row);
+                    out.numbers.push(coverage(lo, hi, &hits));
+                }
+                ProbeOp::Nearest { k, overlaps } => {
+                    let found = chrom
+                        .map(|t| nearest(t, lo, hi, &hits, k, overlaps))
+                        .unwrap_or_default();
+                    if found.is_empty() {
+                        self.none(&mut out, row);
+                    }
+                    for (distance, b) in found {
+                        out.a.push(row);
+                        out.b.push(Some(b));
+                        out.numbers.push(vec![distance]);
+                    }
+                }
+                ProbeOp::Subtract => {
+                    let original = self.a.native(lo as i64, hi as i64);
+                    if hits.is_empty() {
+                        out.a.push(row);
+                        out.pieces.push(original);
+                    }
+                    for (plo, phi) in subtract(lo, hi, &hits) {
+                        out.a.push(row);
+                        out.pieces.push(self.a.native(plo, phi));
+                    }
+                }
+            }
+        }
+        self.emit(targets, &batch, out)
+    }
+
+    /// An a row with nothing to report (null interval, no neighbour).
+    fn none(&self, out: &mut Out, row: u32) {
+        match self.op {
+            ProbeOp::Nearest { .. } => {
+                out.a.push(row);
+                out.b.push(None);
+                out.numbers.push(vec![]);
+            }
+            ProbeOp::Count => {
+                out.a.push(row);
+                out.numbers.push(vec![0]);
+            }
+            _ => {}
+        }
+    }
+
+    fn emit(&self, targets: &Targets, batch: &RecordBatch, out: Out) -> Result<Vec<RecordBatch>> {
+        let mut batches = Vec::new();
+        for from in (0..out.a.len()).step_by(self.batch_size.max(1)) {
+            let to = (from + self.batch_size).min(out.a.len());
+            let a_idx = UInt32Array::from(out.a[from..to].to_vec());
+            let mut columns: Vec<ArrayRef> = Vec::new();
+            for (j, col) in batch.columns().iter().enumerate() {
+                let taken = take(col, &a_idx, None)?;
+                columns.push(match self.op {
+                    ProbeOp::Subtract if j == self.a.start || j == self.a.end => {
+                        let pick = |p: &(i64, i64)| if j == self.a.start { p.0 } else { p.1 };
+                        let values: Int64Array = out.pieces[from..to].iter().map(pick).collect();
+                        cast(&values, col.data_type())?
+                    }
+                    _ => taken,
+                });
+            }
+            if matches!(self.op, ProbeOp::Overlap | ProbeOp::Nearest { .. }) {
+                let b_idx = UInt32Array::from(out.b[from..to].to_vec());
+                for col in targets.batch.columns() {
+                    columns.push(take(col, &b_idx, None)?);
+                }
+            }
+            let numbers = &out.numbers[from.min(out.numbers.len())..to.min(out.numbers.len())];
+            match self.op {
+                ProbeOp::Count => columns.push(number(numbers, 0)),
+                ProbeOp::Nearest { .. } => columns.push(number(numbers, 0)),
+                ProbeOp::Coverage => {
+                    for c in 0..3 {
+                        columns.push(number(numbers, c));
+                    }
+                    let fraction: Float64Array = numbers
+                        .iter()
+                        .map(|n| {
+                            if n[2] > 0 {
+                                n[1] as f64 / n[2] as f64
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect();
+                    columns.push(Arc::new(fraction));
+                }
+                ProbeOp::Overlap | ProbeOp::Subtract => {}
+            }
+            batches.push(RecordBatch::try_new(self.schema.clone(), columns)?);
+        }
+        Ok(batches)
+    }
+}
+
+fn number(rows: &[Vec<i64>], c: usize) -> ArrayRef {
+    Arc::new(
+        rows.iter()
+            .map(|n| n.get(c).copied())
+            .collect::<Int64Array>(),
+    )
+}
+
+/// `[count, covered bases, length]` of `[lo, hi]` under the `hits`.
+fn coverage(lo: i32, hi: i32, hits: &[(i32, i32, u32)]) -> Vec<i64> {
+    let mut clipped: Vec<(i64, i64)> = hits
+        .iter()
+        .map(|&(l, h, _)| (l.max(lo) as i64, h.min(hi) as i64))
+        .filter(|(l, h)| l <= h)
+        .collect();
+    clipped.sort_unstable();
+    let (mut covered, mut reach) = (0i64, i64::MIN);
+    for (l, h) in clipped {
+        let from = l.max(reach + 1);
+        if h >= from {
+            covered += h - from + 1;
+            reach = h;
+        }
+    }
+    vec![hits.len() as i64, covered, hi as i64 - lo as i64 + 1]
+}
+
+/// The closed pieces of `[lo, hi]` left after removing every hit.
+fn subtract(lo: i32, hi: i32, hits: &[(i32, i32, u32)]) -> Vec<(i64, i64)> {
+    if hits.is_empty() {
+        return vec![];
+    }
+    let mut cuts: Vec<(i64, i64)> = hits.iter().map(|&(l, h, _)| (l as i64, h as i64)).collect();
+    cuts.sort_unstable();
+    let (mut pieces, mut at) = (Vec::new(), lo as i64);
+    for (l, h) in cuts {
+        if l > at {
+            pieces.push((at, l - 1));
+        }
+        at = at.max(h + 1);
+    }
+    if at <= hi as i64 {
+        pieces.push((at, hi as i64));
+    }
+    pieces
+}
+
+/// The k nearest `(distance, b row)`: overlaps first (distance 0, unless
+/// excluded), then outward on both sides; ties go to the earlier b row.
+fn nearest(
+    t: &ChromTargets,
+    lo: i32,
+    hi: i32,
+    hits: &[(i32, i32, u32)],
+    k: usize,
+    overlaps: bool,
+) -> Vec<(i64, u32)> {
+    let mut found: Vec<(i64, u32)> = Vec::new();
+    if overlaps {
+        found.extend(hits.iter().take(k).map(|h| (0, h.2)));
+    }
+    // Left: intervals ending before lo, nearest first; right: starting after hi.
+    let mut left = t.by_hi[..t.by_hi.partition_point(|&(_, h, _)| h < lo)]
+        .iter()
+        .rev()
+        .peekable();
+    let mut right = t.by_lo[t.by_lo.partition_point(|&(l, _, _)| l <= hi)..]
+        .iter()
+        .peekable();
+    let mut side: Vec<(i64, u32)> = Vec::new();
+    while side.len() < k {
+        let l = left.peek().map(|&&(_, h, r)| (lo as i64 - h as i64, r));
+        let r = right.peek().map(|&&(s, _, r)| (s as i64 - hi as i64, r));
+        let next = match (l, r) {
+            (Some(a), Some(b)) if b < a => {
+                right.next();
+                b
+            }
+            (Some(a), _) => {
+                left.next();
+                a
+            }
+            (None, Some(b)) => {
+                right.next();
+                b
+            }
+            (None, None) => break,
+        };
+        // Equal distances on one side: the earlier row first.
+        side.push(next);
+    }
+    // Drain equal-distance ties on each side so that the earliest row wins.
+    if let Some(&(d, _)) = side.last() {
+        side.extend(
+            left.take_while(|&&(_, h, _)| lo as i64 - h as i64 == d)
+                .map(|&(_, _, r)| (d, r)),
+        );
+        side.extend(
+            right
+                .take_while(|&&(s, _, _)| s as i64 - hi as i64 == d)
+                .map(|&(_, _, r)| (d, r)),
+        );
+    }
+    side.sort_unstable();
+    found.extend(side);
+    found.truncate(k);
+    found
+}
