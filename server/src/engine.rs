@@ -38,13 +38,11 @@ impl Engine {
         if let Some(bytes) = config.limits.memory_bytes {
             runtime = runtime.with_memory_limit(bytes, 1.0);
         }
-        let mut state = SessionStateBuilder::new()
+        let state = SessionStateBuilder::new()
             .with_config(session)
             .with_runtime_env(runtime.build_arc()?)
-            .with_default_features();
-        for rule in genoflight_udfs::physical_optimizer_rules() {
-            state = state.with_physical_optimizer_rule(rule);
-        }
+            .with_default_features()
+            .with_physical_optimizer_rules(genoflight_udfs::physical_optimizer_rules());
         let ctx = SessionContext::new_with_state(state.build());
         let report = build_catalog(&ctx, &config.catalog).await?;
         genoflight_udfs::register(&ctx);
