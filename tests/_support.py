@@ -80,6 +80,18 @@ def bcftools_record_count(path: Path) -> int:
     return sum(1 for _ in run_bcftools("view", "-H", path).splitlines())
 
 
+def run_bedtools(*args: str | Path) -> str:
+    """bedtools' stdout; fails the test with its stderr if it fails (bedtools is the reference
+    here, so its failure means the test's own input is wrong)."""
+    exe = require_tool("bedtools")
+    cmd = [exe, *map(str, args)]
+    proc = subprocess.run(cmd, capture_output=True, timeout=CALL_TIMEOUT_S, check=False)
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        pytest.fail(f"{' '.join(cmd)} failed: {err}", pytrace=False)
+    return proc.stdout.decode("utf-8", "surrogateescape")
+
+
 def genoflight_cli(
     *args: str | Path, timeout: float = CALL_TIMEOUT_S
 ) -> subprocess.CompletedProcess:
@@ -296,6 +308,14 @@ def flight_sql_error(uri: str, sql: str) -> str:
         return f"{type(e).__name__}: {e}"
     pytest.fail(f"expected an error for {sql!r}, got {table.num_rows} rows", pytrace=False)
     raise AssertionError("unreachable")
+
+
+def physical_plan(uri: str, sql: str) -> str:
+    """The physical plan ``EXPLAIN`` prints for ``sql``."""
+    table = flight_sql_query(uri, f"EXPLAIN {sql}")
+    plans = [row["plan"] for row in table.to_pylist() if row["plan_type"] == "physical_plan"]
+    assert plans, f"EXPLAIN printed no physical_plan row: {table.to_pylist()}"
+    return "\n".join(plans)
 
 
 def adbc_connect(uri: str) -> Any:
