@@ -74,6 +74,8 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
             "port": 50051,
             "admin_port": None,
             "pass_view_types": False,
+            "allow_remote_without_auth": False,
+            "shutdown_grace_s": 30,
         },
         "paths": [],
         "tables": [],
@@ -85,6 +87,7 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
             "query_timeout_s": None,
             "max_concurrent_queries": None,
             "max_result_rows": None,
+            "max_result_bytes": None,
         },
     }
 
@@ -97,6 +100,8 @@ def test_design_example_parses_into_the_native_json(tmp_path: Path) -> None:
         "port": 50051,
         "admin_port": 8080,
         "pass_view_types": False,
+        "allow_remote_without_auth": False,
+        "shutdown_grace_s": 30,
     }
     assert native["paths"] == [{"path": "/data/run42", "schema": "public"}]
     assert native["tables"] == [
@@ -124,6 +129,7 @@ def test_design_example_parses_into_the_native_json(tmp_path: Path) -> None:
         "query_timeout_s": 300,
         "max_concurrent_queries": 16,
         "max_result_rows": 50_000_000,
+        "max_result_bytes": None,
     }
 
 

@@ -1,4 +1,4 @@
-"""The ``genoflight`` command: ``serve``, ``sql`` and ``tables``.
+"""The ``genoflight`` command: ``serve``, ``sql``, ``tables`` and ``hash-password``.
 
 Every expected failure (bad config, missing path, bad SQL, native module not built) is one line
 on stderr starting with ``genoflight: error:`` and exit status 2, never a traceback.
@@ -53,20 +53,55 @@ def main(argv: Sequence[str] | None = None) -> int:
 # Commands
 
 
-def _cmd_serve(args: argparse.Namespace) -> int:
-    config = _config(args, host=args.host, port=args.port, admin_port=args.admin_port)
+def _serve_config(args: argparse.Namespace) -> Config:
+    config = _config(
+        args,
+        host=args.host,
+        port=args.port,
+        admin_port=args.admin_port,
+        allow_remote_without_auth=True if args.allow_remote_without_auth else None,
+    )
     if not config.paths and not config.tables and not config.vep_caches:
         raise CliError(
             "nothing to serve: give file or directory PATHs, a --config FILE with [[paths]] "
             "or [[tables]], or --demo"
         )
-    if config.server.admin_port is not None:
-        _note(
-            f"the HTTP admin API is not available in this version; admin_port "
-            f"{config.server.admin_port} is recorded but nothing listens on it"
-        )
+    return config
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    config = _serve_config(args)
     native = load_native()
-    native.serve(config.to_native_json())
+    config_json = config.to_native_json()
+    native.check_exposure(config_json)  # before the admin port binds too
+
+    def reload_config() -> str:
+        # SIGHUP and POST /api/reload: the config file and PATHs as they are now.
+        return _serve_config(args).to_native_json()
+
+    if config.server.admin_port is not None:
+        from genoflight.admin import bind, start_admin
+
+        sock = bind(config.server.host, config.server.admin_port)
+        start_admin(native, sock, reload_config)
+        host, port = sock.getsockname()[:2]
+        _note(f"admin API on http://{host}:{port}")
+    native.serve(config_json, reload_config)
+    return 0
+
+
+def _cmd_hash_password(args: argparse.Namespace) -> int:
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise CliError("the passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise CliError("the password is empty (give it on standard input)")
+    print(load_native().hash_password(password))
     return 0
 
 
@@ -144,6 +179,7 @@ def _config(
     host: str | None = None,
     port: int | None = None,
     admin_port: int | None = None,
+    allow_remote_without_auth: bool | None = None,
 ) -> Config:
     config = load_config(args.config) if args.config is not None else Config()
     paths: list[Path] = []
@@ -156,7 +192,13 @@ def _config(
         from genoflight.demo import ensure_demo
 
         paths.append(ensure_demo(log=_note))
-    config = config.with_overrides(paths=paths, host=host, port=port, admin_port=admin_port)
+    config = config.with_overrides(
+        paths=paths,
+        host=host,
+        port=port,
+        admin_port=admin_port,
+        allow_remote_without_auth=allow_remote_without_auth,
+    )
     config.check_paths()
     return config
 
@@ -235,6 +277,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     serve.add_argument(
         "--admin-port", metavar="A", type=int, help="HTTP admin API port (off by default)"
     )
+    serve.add_argument(
+        "--allow-remote-without-auth",
+        action="store_true",
+        help="listen on a non-loopback address although no [[auth.users]] are configured",
+    )
     serve.set_defaults(handler=_cmd_serve)
 
     sql = sub.add_parser(
@@ -267,4 +314,17 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     catalog_args(tables)
     tables.add_argument("--json", action="store_true", help="print the listing as JSON")
     tables.set_defaults(handler=_cmd_tables)
-    return parser, {"serve": serve, "sql": sql, "tables": tables}
+
+    hash_password = sub.add_parser(
+        "hash-password",
+        help="print an argon2 hash of a password for [[auth.users]] password_hash",
+        description="Read a password from standard input (prompted twice on a terminal) and "
+        "print its argon2id hash, for password_hash in [[auth.users]].",
+    )
+    hash_password.set_defaults(handler=_cmd_hash_password)
+    return parser, {
+        "serve": serve,
+        "sql": sql,
+        "tables": tables,
+        "hash-password": hash_password,
+    }

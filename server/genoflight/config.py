@@ -41,6 +41,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 50051
 DEFAULT_SCHEMA = "public"
 DEFAULT_TOKEN_TTL_S = 3600
+DEFAULT_SHUTDOWN_GRACE_S = 30
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -55,6 +56,10 @@ class ServerConfig:
     port: int = DEFAULT_PORT
     admin_port: int | None = None
     pass_view_types: bool = False
+    # Listen beyond loopback although no [[auth.users]] are configured.
+    allow_remote_without_auth: bool = False
+    # On SIGTERM, how long running queries may finish before they are cancelled.
+    shutdown_grace_s: float | int = DEFAULT_SHUTDOWN_GRACE_S
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,7 @@ class LimitsConfig:
     query_timeout_s: float | int | None = None
     max_concurrent_queries: int | None = None
     max_result_rows: int | None = None
+    max_result_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,7 @@ class Config:
         host: str | None = None,
         port: int | None = None,
         admin_port: int | None = None,
+        allow_remote_without_auth: bool | None = None,
         cwd: Path | None = None,
     ) -> Config:
         """Return a copy with command-line values applied; flags win over the file.
@@ -142,6 +149,8 @@ class Config:
             server = replace(
                 server, admin_port=_check_port(admin_port, "--admin-port", None, allow_zero=False)
             )
+        if allow_remote_without_auth is not None:
+            server = replace(server, allow_remote_without_auth=allow_remote_without_auth)
         merged = list(self.paths)
         for raw in paths:
             entry = PathEntry(path=_absolute(Path(raw), base))
@@ -187,6 +196,8 @@ class Config:
                 "port": self.server.port,
                 "admin_port": self.server.admin_port,
                 "pass_view_types": self.server.pass_view_types,
+                "allow_remote_without_auth": self.server.allow_remote_without_auth,
+                "shutdown_grace_s": self.server.shutdown_grace_s,
             },
             "paths": [{"path": p(e.path), "schema": e.schema} for e in self.paths],
             "tables": [
@@ -218,6 +229,7 @@ class Config:
                 "query_timeout_s": self.limits.query_timeout_s,
                 "max_concurrent_queries": self.limits.max_concurrent_queries,
                 "max_result_rows": self.limits.max_result_rows,
+                "max_result_bytes": self.limits.max_result_bytes,
             },
         }
 
@@ -337,6 +349,16 @@ class _Parser:
             raise self.error(key, f"must be a finite number greater than 0, got {value}")
         return value
 
+    def password_hash(self, value: Any, key: str) -> str:
+        s = self.string(value, key)
+        if not s.startswith("$argon2"):
+            raise self.error(
+                key,
+                "expected an argon2 hash ($argon2id$...), made by `genoflight hash-password`; "
+                "never a plain password",
+            )
+        return s
+
     def port(self, value: Any, key: str) -> int:
         return _check_port(value, key, self, allow_zero=True)
 
@@ -376,12 +398,29 @@ class _Parser:
 
     def server(self, value: Any) -> ServerConfig:
         k = "server"
-        t = self.table(value, k, ("host", "port", "admin_port", "pass_view_types"))
+        t = self.table(
+            value,
+            k,
+            (
+                "host",
+                "port",
+                "admin_port",
+                "pass_view_types",
+                "allow_remote_without_auth",
+                "shutdown_grace_s",
+            ),
+        )
         return ServerConfig(
             host=self.get(t, k, "host", self.host, DEFAULT_HOST),
             port=self.get(t, k, "port", self.port, DEFAULT_PORT),
             admin_port=self.get(t, k, "admin_port", self.admin_port, None),
             pass_view_types=self.get(t, k, "pass_view_types", self.boolean, False),
+            allow_remote_without_auth=self.get(
+                t, k, "allow_remote_without_auth", self.boolean, False
+            ),
+            shutdown_grace_s=self.get(
+                t, k, "shutdown_grace_s", self.positive_seconds, DEFAULT_SHUTDOWN_GRACE_S
+            ),
         )
 
     def paths(self, value: Any) -> tuple[PathEntry, ...]:
@@ -451,7 +490,7 @@ class _Parser:
                 u = self.table(item, uk, ("name", "password_hash"))
                 user = User(
                     name=self.require(u, uk, "name", self.string),
-                    password_hash=self.require(u, uk, "password_hash", self.string),
+                    password_hash=self.require(u, uk, "password_hash", self.password_hash),
                 )
                 if any(other.name == user.name for other in users):
                     raise self.error(f"{uk}.name", f"user {user.name!r} is defined twice")
@@ -475,7 +514,13 @@ class _Parser:
         t = self.table(
             value,
             k,
-            ("memory_bytes", "query_timeout_s", "max_concurrent_queries", "max_result_rows"),
+            (
+                "memory_bytes",
+                "query_timeout_s",
+                "max_concurrent_queries",
+                "max_result_rows",
+                "max_result_bytes",
+            ),
         )
         return LimitsConfig(
             memory_bytes=self.get(t, k, "memory_bytes", self.positive_int, None),
@@ -484,6 +529,7 @@ class _Parser:
                 t, k, "max_concurrent_queries", self.positive_int, None
             ),
             max_result_rows=self.get(t, k, "max_result_rows", self.positive_int, None),
+            max_result_bytes=self.get(t, k, "max_result_bytes", self.positive_int, None),
         )
 
 

@@ -31,6 +31,16 @@ pub struct Listen {
     /// Send Utf8View/BinaryView as they are instead of Utf8/Binary.
     #[serde(default)]
     pub pass_view_types: bool,
+    /// Listen on a non-loopback address although no users are configured.
+    #[serde(default)]
+    pub allow_remote_without_auth: bool,
+    /// On SIGTERM, how long running queries may take before they are cancelled.
+    #[serde(default = "default_grace")]
+    pub shutdown_grace_s: f64,
+}
+
+fn default_grace() -> f64 {
+    30.0
 }
 
 fn default_host() -> String {
@@ -48,6 +58,8 @@ impl Default for Listen {
             port: default_port(),
             admin_port: None,
             pass_view_types: false,
+            allow_remote_without_auth: false,
+            shutdown_grace_s: default_grace(),
         }
     }
 }
@@ -93,6 +105,7 @@ pub struct Limits {
     pub query_timeout_s: Option<f64>,
     pub max_concurrent_queries: Option<usize>,
     pub max_result_rows: Option<u64>,
+    pub max_result_bytes: Option<u64>,
 }
 
 impl Config {

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::memory_pool::MemoryPool;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::execute_stream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
@@ -25,7 +27,15 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine with its own runtime (memory pool) from `config.limits`.
     pub async fn new(config: &Config) -> Result<Engine> {
+        let (runtime, _) = crate::limits::runtime_env(&config.limits)?;
+        Engine::with_runtime(config, runtime).await
+    }
+
+    /// An engine on a shared runtime: a server keeps one memory pool across
+    /// catalog reloads.
+    pub async fn with_runtime(config: &Config, runtime: Arc<RuntimeEnv>) -> Result<Engine> {
         let mut session = SessionConfig::new()
             .with_default_catalog_and_schema(CATALOG, "public")
             .with_create_default_catalog_and_schema(false)
@@ -34,13 +44,9 @@ impl Engine {
         let options = session.options_mut();
         options.execution.parquet.schema_force_view_types = false;
         options.sql_parser.map_string_types_to_utf8view = false;
-        let mut runtime = RuntimeEnvBuilder::new();
-        if let Some(bytes) = config.limits.memory_bytes {
-            runtime = runtime.with_memory_limit(bytes, 1.0);
-        }
         let state = SessionStateBuilder::new()
             .with_config(session)
-            .with_runtime_env(runtime.build_arc()?)
+            .with_runtime_env(runtime)
             .with_default_features()
             .with_physical_optimizer_rules(genoflight_udfs::physical_optimizer_rules());
         let ctx = SessionContext::new_with_state(state.build());
@@ -87,9 +93,26 @@ impl Engine {
 
     /// Runs `plan`, streaming batches in the client schema as they are produced.
     pub async fn execute(&self, plan: LogicalPlan) -> Result<SendableRecordBatchStream> {
+        self.execute_in(plan, None).await
+    }
+
+    /// Like [`Engine::execute`], with the query's memory reserved through
+    /// `memory` (its share of the server's pool) when given.
+    pub async fn execute_in(
+        &self,
+        plan: LogicalPlan,
+        memory: Option<Arc<dyn MemoryPool>>,
+    ) -> Result<SendableRecordBatchStream> {
         let schema = self.output_schema(&plan);
         let df = self.ctx.execute_logical_plan(plan).await?;
-        let stream = df.execute_stream().await?;
+        let mut task = df.task_ctx();
+        if let Some(pool) = memory {
+            let mut runtime = (*task.runtime_env()).clone();
+            runtime.memory_pool = pool;
+            task = task.with_runtime(Arc::new(runtime));
+        }
+        let physical = df.create_physical_plan().await?;
+        let stream = execute_stream(physical, Arc::new(task))?;
         let target = schema.clone();
         let converted = stream.map(move |batch| batch.and_then(|b| to_wire(b, &target)));
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, converted)))

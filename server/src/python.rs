@@ -2,11 +2,12 @@
 //! (docs/native-contract.md). Every call releases the GIL while it works.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use arrow::ipc::writer::StreamWriter;
 use datafusion::common::DataFusionError;
 use futures::TryStreamExt;
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyPermissionError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -33,16 +34,118 @@ fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
-/// Serves Flight SQL until SIGINT/SIGTERM.
+/// Serves Flight SQL until SIGINT/SIGTERM. `reload`, if given, is called
+/// (with no arguments) on SIGHUP and returns the fresh `config_json`.
 #[pyfunction]
-fn serve(py: Python<'_>, config_json: &str) -> PyResult<()> {
+#[pyo3(signature = (config_json, reload=None))]
+fn serve(py: Python<'_>, config_json: &str, reload: Option<Py<PyAny>>) -> PyResult<()> {
     let config = parse_config(config_json)?;
+    let reload: Option<crate::serve::ReloadSource> = reload.map(|f| {
+        Arc::new(move || {
+            Python::attach(|py| {
+                let json: String = f
+                    .call0(py)
+                    .and_then(|v| v.extract(py))
+                    .map_err(|e| e.to_string())?;
+                Config::from_json(&json)
+            })
+        }) as crate::serve::ReloadSource
+    });
     py.detach(|| {
         crate::logging::init();
         runtime()?
-            .block_on(crate::serve::run(config))
+            .block_on(crate::serve::run(config, reload))
             .map_err(PyRuntimeError::new_err)
     })
+}
+
+/// Raises ValueError if `config_json` would expose an unauthenticated server
+/// beyond loopback (checked before anything binds, admin port included).
+#[pyfunction]
+fn check_exposure(config_json: &str) -> PyResult<()> {
+    crate::serve::check_exposure(&parse_config(config_json)?).map_err(PyValueError::new_err)
+}
+
+/// An argon2id hash of `password` for `[[auth.users]] password_hash`.
+#[pyfunction]
+fn hash_password(py: Python<'_>, password: &str) -> PyResult<String> {
+    py.detach(|| crate::auth::hash_password(password))
+        .map_err(PyValueError::new_err)
+}
+
+/// The server running in this process; RuntimeError before it listens.
+fn current() -> PyResult<(Arc<crate::state::ServerState>, tokio::runtime::Handle)> {
+    crate::state::current()
+        .ok_or_else(|| PyRuntimeError::new_err("the Flight SQL server is not running"))
+}
+
+/// JSON status of the running server, or None when none is running.
+#[pyfunction]
+fn server_status() -> Option<String> {
+    crate::state::current().map(|(s, _)| s.status().to_string())
+}
+
+/// The running and recent queries, as JSON.
+#[pyfunction]
+fn server_queries() -> PyResult<String> {
+    Ok(current()?.0.registry.json().to_string())
+}
+
+/// Prometheus text exposition of the server's metrics.
+#[pyfunction]
+fn server_metrics() -> PyResult<String> {
+    Ok(current()?.0.prometheus())
+}
+
+/// Cancels query `id`; False if no such query is running.
+#[pyfunction]
+fn server_cancel(id: u64) -> PyResult<bool> {
+    Ok(current()?.0.registry.cancel(id))
+}
+
+/// The served catalog as JSON (the `tables()` format).
+#[pyfunction]
+fn server_catalog(py: Python<'_>) -> PyResult<String> {
+    let (state, handle) = current()?;
+    py.detach(|| {
+        handle
+            .block_on(crate::listing::catalog_json(&state.engine()))
+            .map_err(value_error)
+    })
+}
+
+/// Rebuilds the catalog (from `config_json`, else rescanning the current
+/// configuration); returns a JSON summary. ValueError keeps the old catalog.
+#[pyfunction]
+#[pyo3(signature = (config_json=None))]
+fn server_reload(py: Python<'_>, config_json: Option<&str>) -> PyResult<String> {
+    let config = config_json.map(parse_config).transpose()?;
+    let (state, handle) = current()?;
+    py.detach(|| {
+        handle
+            .block_on(state.reload(config))
+            .map(|summary| summary.to_string())
+            .map_err(PyValueError::new_err)
+    })
+}
+
+/// The user an HTTP `Authorization` header value authenticates (Basic
+/// user:password or a Flight bearer token); "anonymous" without users.
+/// PermissionError with the reason otherwise.
+#[pyfunction]
+#[pyo3(signature = (authorization=None))]
+fn server_authenticate(py: Python<'_>, authorization: Option<&str>) -> PyResult<String> {
+    let (state, _) = current()?;
+    let mut metadata = tonic::metadata::MetadataMap::new();
+    if let Some(value) = authorization {
+        let value = value
+            .parse()
+            .map_err(|_| PyPermissionError::new_err("malformed authorization header"))?;
+        metadata.insert("authorization", value);
+    }
+    py.detach(|| state.auth.authenticate(&metadata))
+        .map(|user| user.to_string())
+        .map_err(|status| PyPermissionError::new_err(status.message().to_string()))
 }
 
 /// Runs one query in-process; returns the result as an Arrow IPC stream.
@@ -97,5 +200,14 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(query, m)?)?;
     m.add_function(wrap_pyfunction!(tables, m)?)?;
     m.add_function(wrap_pyfunction!(bgzip_vcf, m)?)?;
+    m.add_function(wrap_pyfunction!(check_exposure, m)?)?;
+    m.add_function(wrap_pyfunction!(hash_password, m)?)?;
+    m.add_function(wrap_pyfunction!(server_status, m)?)?;
+    m.add_function(wrap_pyfunction!(server_queries, m)?)?;
+    m.add_function(wrap_pyfunction!(server_metrics, m)?)?;
+    m.add_function(wrap_pyfunction!(server_cancel, m)?)?;
+    m.add_function(wrap_pyfunction!(server_catalog, m)?)?;
+    m.add_function(wrap_pyfunction!(server_reload, m)?)?;
+    m.add_function(wrap_pyfunction!(server_authenticate, m)?)?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use datafusion::common::{DataFusionError, Result};
 use datafusion::sql::parser::{DFParser, Statement};
-use datafusion::sql::sqlparser::ast::Statement as Sql;
+use datafusion::sql::sqlparser::ast::{Query, SetExpr, Statement as Sql};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
@@ -37,12 +37,38 @@ fn refuse(what: &str) -> DataFusionError {
     ))
 }
 
+/// What a query would write: `SELECT ... INTO`, or DML inside a query
+/// (`WITH x AS (...) INSERT ...`, possibly nested in set operations).
+fn writes(query: &Query) -> Option<&'static str> {
+    fn body(e: &SetExpr) -> Option<&'static str> {
+        match e {
+            SetExpr::Select(s) if s.into.is_some() => Some("SELECT INTO"),
+            SetExpr::Query(q) => writes(q),
+            SetExpr::SetOperation { left, right, .. } => body(left).or_else(|| body(right)),
+            SetExpr::Insert(_) => Some("INSERT"),
+            SetExpr::Update(_) => Some("UPDATE"),
+            SetExpr::Delete(_) => Some("DELETE"),
+            SetExpr::Merge(_) => Some("MERGE"),
+            _ => None,
+        }
+    }
+    body(&query.body)
+}
+
+fn check_query(query: &Query) -> Result<()> {
+    match writes(query) {
+        Some(what) => Err(refuse(what)),
+        None => Ok(()),
+    }
+}
+
 fn check(statement: &Statement) -> Result<()> {
     match statement {
         Statement::Statement(s) => match s.as_ref() {
-            Sql::Query(_) | Sql::ShowTables { .. } | Sql::ShowColumns { .. } => Ok(()),
+            Sql::Query(q) => check_query(q),
+            Sql::ShowTables { .. } | Sql::ShowColumns { .. } => Ok(()),
             Sql::Explain { statement, .. } => match statement.as_ref() {
-                Sql::Query(_) => Ok(()),
+                Sql::Query(q) => check_query(q),
                 _ => Err(refuse("EXPLAIN of non-query")),
             },
             other => {
@@ -99,6 +125,9 @@ mod tests {
             "SET datafusion.execution.batch_size = 1",
             "CREATE VIEW v AS SELECT 1",
             "SELECT 1; DROP TABLE t",
+            "SELECT 1 AS x INTO t2",
+            "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x",
+            "EXPLAIN SELECT 1 INTO t2",
         ] {
             let e = parse_read_only(bad).unwrap_err().to_string();
             assert!(

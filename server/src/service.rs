@@ -1,11 +1,12 @@
 //! The Flight SQL service: every command of the protocol a client uses,
 //! mapped onto the engine. Statement tickets carry the SQL itself, so any
-//! endpoint can be fetched any number of times and nothing leaks.
+//! endpoint can be fetched any number of times and nothing leaks. Callers
+//! are authenticated before any method runs (auth.rs); queries run under the
+//! server's limits (run.rs).
 
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
@@ -34,14 +35,15 @@ use arrow_flight::{
 use bytes::Bytes;
 use datafusion::common::{DataFusionError, ParamValues, ScalarValue};
 use datafusion::logical_expr::LogicalPlan;
-use futures::future::{AbortHandle, Abortable};
-use futures::{Stream, StreamExt, TryStreamExt, stream};
+use futures::{Stream, TryStreamExt, stream};
 use genoflight_catalog::CATALOG;
 use prost::Message;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::engine::Engine;
+use crate::auth::Caller;
 use crate::metadata;
+use crate::queries::Outcome;
+use crate::state::ServerState;
 
 type DoGetStream =
     Pin<Box<dyn Stream<Item = Result<arrow_flight::FlightData, Status>> + Send + 'static>>;
@@ -68,6 +70,7 @@ const PREPARED_IDLE: Duration = Duration::from_secs(3600);
 
 /// A prepared statement: its plan, with placeholders, and the bound values.
 struct Prepared {
+    sql: String,
     plan: LogicalPlan,
     parameters: Vec<(String, Option<DataType>)>,
     bound: Option<Vec<ScalarValue>>,
@@ -94,38 +97,11 @@ impl Prepared {
     }
 }
 
-#[derive(Default)]
-struct Running {
-    next_id: AtomicU64,
-    /// Ticket bytes -> the DoGet streams serving it.
-    by_ticket: std::sync::Mutex<HashMap<Bytes, Vec<(u64, AbortHandle)>>>,
-}
-
-/// Removes a finished (or dropped) DoGet from `Running`.
-struct RunningGuard {
-    running: Arc<Running>,
-    ticket: Bytes,
-    id: u64,
-}
-
-impl Drop for RunningGuard {
-    fn drop(&mut self) {
-        let mut map = self.running.by_ticket.lock().unwrap();
-        if let Some(v) = map.get_mut(&self.ticket) {
-            v.retain(|(id, _)| *id != self.id);
-            if v.is_empty() {
-                map.remove(&self.ticket);
-            }
-        }
-    }
-}
-
 pub struct GenoflightService {
-    engine: Arc<Engine>,
+    state: Arc<ServerState>,
     sql_info: SqlInfoData,
     xdbc: XdbcTypeInfoData,
     prepared: std::sync::Mutex<HashMap<Bytes, Prepared>>,
-    running: Arc<Running>,
 }
 
 fn ipc_schema(schema: &Schema) -> Result<Bytes, Status> {
@@ -164,59 +140,38 @@ fn batch_stream(
 }
 
 impl GenoflightService {
-    pub fn new(engine: Arc<Engine>) -> GenoflightService {
+    pub fn new(state: Arc<ServerState>) -> GenoflightService {
         GenoflightService {
-            engine,
+            state,
             sql_info: metadata::sql_info(),
             xdbc: metadata::xdbc_type_info(),
             prepared: Default::default(),
-            running: Default::default(),
         }
     }
 
-    /// Executes `plan`, registered under `ticket` so it can be cancelled.
-    async fn stream_plan(
+    /// Plans a client statement; a refusal is recorded as a failed query.
+    async fn plan(&self, user: Arc<str>, sql: &str) -> Result<LogicalPlan, Status> {
+        self.state.engine().plan(sql).await.map_err(|e| {
+            let status = status(e);
+            let guard = self.state.registry.start(user, sql.to_string(), None);
+            guard
+                .query
+                .finish(Outcome::Error, Some(status.message().to_string()));
+            status
+        })
+    }
+
+    /// Runs a query for DoGet `ticket` (cancellable through it).
+    async fn run_query(
         &self,
-        plan: LogicalPlan,
+        user: Arc<str>,
+        sql: String,
         ticket: Bytes,
+        plan: Option<LogicalPlan>,
     ) -> Result<Response<DoGetStream>, Status> {
-        let schema = self.engine.output_schema(&plan);
-        let batches = self.engine.execute(plan).await.map_err(status)?;
-        let (abort, registration) = AbortHandle::new_pair();
-        let id = self.running.next_id.fetch_add(1, Ordering::Relaxed);
-        self.running
-            .by_ticket
-            .lock()
-            .unwrap()
-            .entry(ticket.clone())
-            .or_default()
-            .push((id, abort.clone()));
-        let guard = RunningGuard {
-            running: self.running.clone(),
-            ticket,
-            id,
-        };
-        let batches = Abortable::new(batches, registration)
-            .map(|b| b.map_err(|e| FlightError::Tonic(Box::new(status(e)))))
-            .chain(
-                stream::once(async move {
-                    abort.is_aborted().then(|| {
-                        Err(FlightError::Tonic(Box::new(Status::cancelled(
-                            "query cancelled",
-                        ))))
-                    })
-                })
-                .filter_map(|x| async move { x }),
-            )
-            .map(move |b| {
-                let _keep_registered = &guard;
-                b
-            });
-        let flight = FlightDataEncoderBuilder::new()
-            .with_schema(schema)
-            .build(batches)
-            .map_err(Status::from);
-        Ok(Response::new(Box::pin(flight)))
+        let guard = self.state.registry.start(user, sql, Some(ticket));
+        let stream = crate::run::run(&self.state, guard, plan).await?;
+        Ok(Response::new(stream))
     }
 
     /// Runs `f` on a live prepared statement, marking it used.
@@ -234,13 +189,9 @@ impl GenoflightService {
     }
 
     fn cancel_tickets<'a>(&self, tickets: impl Iterator<Item = &'a Bytes>) -> bool {
-        let map = self.running.by_ticket.lock().unwrap();
         let mut any = false;
         for t in tickets {
-            for (_, handle) in map.get(t).into_iter().flatten() {
-                handle.abort();
-                any = true;
-            }
+            any |= self.state.registry.cancel_ticket(t);
         }
         any
     }
@@ -251,7 +202,8 @@ impl GenoflightService {
     ) -> Result<(SchemaRef, Result<RecordBatch, FlightError>), Status> {
         let include_schema = query.include_schema;
         let mut builder = query.into_builder();
-        let ctx = self.engine.context();
+        let engine = self.state.engine();
+        let ctx = engine.context();
         if let Some(catalog) = ctx.catalog(CATALOG) {
             let mut schemas = catalog.schema_names();
             schemas.sort();
@@ -325,20 +277,31 @@ fn parameter_values(
 impl FlightSqlService for GenoflightService {
     type FlightService = GenoflightService;
 
+    /// The caller was authenticated by the interceptor (Basic credentials);
+    /// the answer carries a bearer token for the calls that follow, both as
+    /// the `authorization` header and as the payload.
     async fn do_handshake(
         &self,
-        _request: Request<Streaming<HandshakeRequest>>,
+        request: Request<Streaming<HandshakeRequest>>,
     ) -> Result<
         Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>,
         Status,
     > {
+        let auth = &self.state.auth;
+        let token = auth.enabled().then(|| auth.issue(Caller::of(&request)));
         let response = HandshakeResponse {
             protocol_version: 0,
-            payload: Bytes::new(),
+            payload: token.clone().map(Bytes::from).unwrap_or_default(),
         };
-        Ok(Response::new(Box::pin(stream::once(async {
-            Ok(response)
-        }))))
+        let mut response = Response::new(Box::pin(stream::once(async { Ok(response) }))
+            as Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>);
+        if let Some(token) = token {
+            let value = format!("Bearer {token}")
+                .parse()
+                .map_err(|_| Status::internal("cannot encode the bearer token"))?;
+            response.metadata_mut().insert("authorization", value);
+        }
+        Ok(response)
     }
 
     async fn get_flight_info_statement(
@@ -346,7 +309,7 @@ impl FlightSqlService for GenoflightService {
         query: CommandStatementQuery,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let plan = self.engine.plan(&query.query).await.map_err(status)?;
+        let plan = self.plan(Caller::of(&request), &query.query).await?;
         if !plan.get_parameter_types().map_err(status)?.is_empty() {
             return Err(Status::invalid_argument(
                 "statements with parameters must be prepared",
@@ -356,7 +319,7 @@ impl FlightSqlService for GenoflightService {
             statement_handle: query.query.into(),
         };
         flight_info(
-            &self.engine.output_schema(&plan),
+            &self.state.engine().output_schema(&plan),
             ticket.as_any().encode_to_vec(),
             request.into_inner(),
         )
@@ -368,7 +331,7 @@ impl FlightSqlService for GenoflightService {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let plan = self.with_prepared(&cmd.prepared_statement_handle, |p| p.bound_plan())?;
-        let schema = self.engine.output_schema(&plan);
+        let schema = self.state.engine().output_schema(&plan);
         flight_info(&schema, cmd.as_any().encode_to_vec(), request.into_inner())
     }
 
@@ -503,10 +466,11 @@ impl FlightSqlService for GenoflightService {
         ticket: TicketStatementQuery,
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        let sql = std::str::from_utf8(&ticket.statement_handle)
+        let sql = String::from_utf8(ticket.statement_handle.to_vec())
             .map_err(|_| Status::invalid_argument("statement ticket is not UTF-8"))?;
-        let plan = self.engine.plan(sql).await.map_err(status)?;
-        self.stream_plan(plan, request.into_inner().ticket).await
+        let user = Caller::of(&request);
+        self.run_query(user, sql, request.into_inner().ticket, None)
+            .await
     }
 
     async fn do_get_prepared_statement(
@@ -514,8 +478,12 @@ impl FlightSqlService for GenoflightService {
         query: CommandPreparedStatementQuery,
         request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
-        let plan = self.with_prepared(&query.prepared_statement_handle, |p| p.bound_plan())?;
-        self.stream_plan(plan, request.into_inner().ticket).await
+        let (sql, plan) = self.with_prepared(&query.prepared_statement_handle, |p| {
+            Ok((p.sql.clone(), p.bound_plan()?))
+        })?;
+        let user = Caller::of(&request);
+        self.run_query(user, sql, request.into_inner().ticket, Some(plan))
+            .await
     }
 
     async fn do_get_catalogs(
@@ -534,7 +502,7 @@ impl FlightSqlService for GenoflightService {
         _request: Request<Ticket>,
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let mut builder = query.into_builder();
-        if let Some(catalog) = self.engine.context().catalog(CATALOG) {
+        if let Some(catalog) = self.state.engine().context().catalog(CATALOG) {
             let mut names = catalog.schema_names();
             names.sort();
             for name in names {
@@ -669,9 +637,9 @@ impl FlightSqlService for GenoflightService {
     async fn do_action_create_prepared_statement(
         &self,
         query: ActionCreatePreparedStatementRequest,
-        _request: Request<Action>,
+        request: Request<Action>,
     ) -> Result<ActionCreatePreparedStatementResult, Status> {
-        let plan = self.engine.plan(&query.query).await.map_err(status)?;
+        let plan = self.plan(Caller::of(&request), &query.query).await?;
         let mut parameters: Vec<(String, Option<DataType>)> = plan
             .get_parameter_types()
             .map_err(status)?
@@ -689,13 +657,14 @@ impl FlightSqlService for GenoflightService {
                 .map(|(name, ty)| Field::new(name, ty.clone().unwrap_or(DataType::Utf8), true))
                 .collect::<Vec<_>>(),
         );
-        let dataset_schema = self.engine.output_schema(&plan);
+        let dataset_schema = self.state.engine().output_schema(&plan);
         let handle = Bytes::from(uuid::Uuid::new_v4().to_string());
         let mut prepared = self.prepared.lock().unwrap();
         prepared.retain(|_, p| p.last_used.elapsed() < PREPARED_IDLE);
         prepared.insert(
             handle.clone(),
             Prepared {
+                sql: query.query,
                 plan,
                 parameters,
                 bound: None,
