@@ -244,3 +244,37 @@ def test_sigterm_cancels_what_outlives_the_grace_period(tmp_path: Path) -> None:
     assert grace - 0.2 < elapsed < grace + 3, elapsed
     assert "grace period over: cancelled 1 running queries" in served.stderr()
     print(f"\nSIGTERM to exit with an endless query in flight (grace {grace} s): {elapsed:.2f} s")
+
+
+# --------------------------------------------------------------------------------------------
+# docker-compose.yml
+
+
+def test_compose_file_is_valid(tmp_path: Path) -> None:
+    """`docker compose config` (or docker-compose v1) accepts the file; skipped without either."""
+    import os
+    import subprocess
+
+    from _support import REPO
+
+    compose = shutil.which("docker-compose")
+    cmd = [compose] if compose else None
+    if cmd is None and shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+        cmd = ["docker", "compose"] if probe.returncode == 0 else None
+    if cmd is None:
+        pytest.skip("neither docker-compose nor the docker compose plugin is installed")
+    env = {**os.environ, "GENOFLIGHT_DATA": str(tmp_path)}
+    for profile in ([], ["--profile", "superset"]):
+        proc = subprocess.run(
+            [*cmd, "-f", str(REPO / "docker-compose.yml"), *profile, "config"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert (
+            f"{tmp_path}:/data:ro" in proc.stdout and "--allow-remote-without-auth" in proc.stdout
+        )

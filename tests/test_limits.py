@@ -23,9 +23,11 @@ from _support import (
     bcftools_record_count,
     pack_statement_query,
     require_shared_vcf_dir,
+    require_tool,
     table_ref,
 )
 from pyarrow import flight
+from test_jdbc import JAR, jdbc_jar  # noqa: F401 (jdbc_jar is a fixture)
 
 MEMORY_BYTES = 24_000_000
 MAX_CONCURRENT = 2
@@ -252,3 +254,85 @@ def test_client_cancel_frees_its_query(limited: Served) -> None:
     recent = http_json(limited, "GET", "/api/queries")["recent"]
     assert recent[0]["sql"] == SLOW and recent[0]["outcome"] == "cancelled", recent[0]
     assert_serving(limited)
+
+
+# The JDBC driver's Statement.cancel(), from a second thread while executeQuery waits.
+CANCEL_SMOKE_JAVA = """import java.sql.*;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.*;
+
+/** Runs SQL on one thread, calls Statement.cancel() from another after DELAY ms. */
+public final class CancelSmoke {
+  public static void main(String[] args) throws Exception {
+    Logger.getLogger("").setLevel(Level.OFF);
+    String url = "jdbc:arrow-flight-sql://" + args[0] + ":" + args[1] + "/?useEncryption=false";
+    long delay = Long.parseLong(args[3]);
+    try (Connection conn = DriverManager.getConnection(url)) {
+      Statement stmt = conn.createStatement();
+      AtomicReference<Throwable> error = new AtomicReference<>();
+      Thread runner = new Thread(() -> {
+        try (ResultSet rs = stmt.executeQuery(args[2])) {
+          while (rs.next()) {}
+          System.out.println("FINISHED");
+        } catch (Throwable e) {
+          error.set(e);
+        }
+      });
+      long began = System.nanoTime();
+      runner.start();
+      Thread.sleep(delay);
+      stmt.cancel();
+      runner.join(30000);
+      System.out.println("CANCEL_WAIT_MS\\t" + (System.nanoTime() - began) / 1000000);
+      Throwable e = error.get();
+      String message = e == null ? "none" : String.valueOf(e.getMessage());
+      System.out.println("ERROR\\t" + message.replace('\\n', ' '));
+      try (Statement s = conn.createStatement(); ResultSet rs = s.executeQuery("SELECT 41 + 1")) {
+        rs.next();
+        System.out.println("AFTER\\t" + rs.getLong(1));
+      }
+    }
+    System.exit(0);
+  }
+}
+"""
+
+
+def test_jdbc_statement_cancel_stops_the_query(
+    limited: Served,
+    tmp_path: Path,
+    jdbc_jar: Path,  # noqa: F811
+) -> None:
+    javac = require_tool("javac")
+    (tmp_path / "CancelSmoke.java").write_text(CANCEL_SMOKE_JAVA, encoding="utf-8")
+    subprocess.run(
+        [javac, "-cp", str(JAR), "-d", str(tmp_path), str(tmp_path / "CancelSmoke.java")],
+        check=True,
+        timeout=120,
+    )
+    proc = subprocess.run(
+        [
+            "java",
+            "--add-opens=java.base/java.nio=ALL-UNNAMED",
+            "-cp",
+            f"{JAR}:{tmp_path}",
+            "CancelSmoke",
+            limited.host,
+            str(limited.port),
+            SLOW,
+            "1500",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    out = dict(line.split("\t", 1) for line in proc.stdout.splitlines() if "\t" in line)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "FINISHED" not in proc.stdout and "cancel" in out["ERROR"].lower(), out
+    assert int(out["CANCEL_WAIT_MS"]) < TIMEOUT_S * 1000, out
+    assert out["AFTER"] == "42", out  # the connection is still usable
+    wait_until(lambda: idle(limited), timeout=TIMEOUT_S - 2, what="the cancelled query to stop")
+    recent = http_json(limited, "GET", "/api/queries")["recent"]
+    mine = next(q for q in recent if q["sql"] == SLOW)
+    assert mine["outcome"] == "cancelled", mine
