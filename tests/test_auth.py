@@ -26,6 +26,7 @@ from _servers import (
 from _support import (
     CALL_TIMEOUT_S,
     VCF_DIR,
+    ServerHandle,
     bcftools_record_count,
     pack_statement_query,
     require_shared_vcf_dir,
@@ -297,3 +298,15 @@ def test_without_users_only_loopback_is_served(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert "refusing to listen on 0.0.0.0" in proc.stderr, proc.stderr
     assert "allow_remote_without_auth" in proc.stderr, proc.stderr
+
+
+def test_credentials_are_accepted_by_a_server_without_users(server: ServerHandle) -> None:
+    """DBeaver users may fill in a user name anyway: a server without users still answers the
+    handshake with a token, and every client goes on working."""
+    with adbc_connect_as(server.uri, "anyone", "anything") as conn, conn.cursor() as cur:
+        cur.execute(COUNT_22)
+        assert cur.fetchone() == (count_22(),)
+    with flight.connect(server.uri) as client:
+        header = client.authenticate_basic_token("anyone", "anything")
+        assert header[1].startswith(b"Bearer ")
+        assert flight_query(client, COUNT_22, [header]).column(0)[0].as_py() == count_22()

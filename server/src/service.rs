@@ -279,7 +279,8 @@ impl FlightSqlService for GenoflightService {
 
     /// The caller was authenticated by the interceptor (Basic credentials);
     /// the answer carries a bearer token for the calls that follow, both as
-    /// the `authorization` header and as the payload.
+    /// the `authorization` header and as the payload. Without users too:
+    /// clients given credentials anyway (ADBC, JDBC) require the header.
     async fn do_handshake(
         &self,
         request: Request<Streaming<HandshakeRequest>>,
@@ -287,20 +288,17 @@ impl FlightSqlService for GenoflightService {
         Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>,
         Status,
     > {
-        let auth = &self.state.auth;
-        let token = auth.enabled().then(|| auth.issue(Caller::of(&request)));
+        let token = self.state.auth.issue(Caller::of(&request));
         let response = HandshakeResponse {
             protocol_version: 0,
-            payload: token.clone().map(Bytes::from).unwrap_or_default(),
+            payload: Bytes::from(token.clone()),
         };
         let mut response = Response::new(Box::pin(stream::once(async { Ok(response) }))
             as Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>);
-        if let Some(token) = token {
-            let value = format!("Bearer {token}")
-                .parse()
-                .map_err(|_| Status::internal("cannot encode the bearer token"))?;
-            response.metadata_mut().insert("authorization", value);
-        }
+        let value = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| Status::internal("cannot encode the bearer token"))?;
+        response.metadata_mut().insert("authorization", value);
         Ok(response)
     }
 
