@@ -144,16 +144,16 @@ def bedtools_script(op: str, a: Path, b: Path) -> str:
     if op == "nearest":  # closest always sweeps sorted input (no -sorted flag)
         return (
             f"bedtools closest -a {qa} -b {qb} -d -t first | "
-            "awk '{s += $NF} END {printf \"%d %d\\n\", NR, s}'"
+            "awk '{s += $NF} END {printf \"%d %.0f\\n\", NR, s}'"
         )
     if op == "count_overlaps":
         return (
             f"bedtools intersect -a {qa} -b {qb} -c -sorted | "
-            "awk '{s += $NF} END {printf \"%d %d\\n\", NR, s}'"
+            "awk '{s += $NF} END {printf \"%d %.0f\\n\", NR, s}'"
         )
     return (
         f"bedtools coverage -a {qa} -b {qb} -sorted | "
-        "awk '{s += $(NF - 2)} END {printf \"%d %d\\n\", NR, s}'"
+        "awk '{s += $(NF - 2)} END {printf \"%d %.0f\\n\", NR, s}'"
     )
 
 

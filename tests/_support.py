@@ -27,6 +27,7 @@ SHARED_DATA = Path(
 )
 VCF_DIR = SHARED_DATA / "htslib" / "vcf"
 HTSLIB_MANIFEST = SHARED_DATA / "htslib" / "MANIFEST.tsv"
+MAKE_DATA = SHARED_DATA.parent / "bench" / "make_data.py"
 
 CALL_TIMEOUT_S = 120.0
 IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
@@ -78,6 +79,18 @@ def run_bcftools(*args: str | Path) -> str:
 
 def bcftools_record_count(path: Path) -> int:
     return sum(1 for _ in run_bcftools("view", "-H", path).splitlines())
+
+
+def make_bench_data(outdir: Path, only: str, scale: str = "small", timeout: float = 900) -> Path:
+    """``make_data.py OUTDIR --scale SCALE --only ONLY`` (it skips outputs it already made, so
+    this is cheap after the first time); skips the test when make_data.py is not there."""
+    if not MAKE_DATA.is_file():
+        unavailable(f"the benchmark data generator is not at {MAKE_DATA}")
+    cmd = [sys.executable, str(MAKE_DATA), str(outdir), "--scale", scale, "--only", only]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}", pytrace=False)
+    return outdir
 
 
 def run_bedtools(*args: str | Path) -> str:

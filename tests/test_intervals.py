@@ -25,10 +25,7 @@ from __future__ import annotations
 
 import csv
 import gzip
-import json
 import os
-import subprocess
-import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,21 +33,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _servers import serve, write_config
 from _support import (
+    MAKE_DATA,
     SHARED_DATA,
     flight_sql_error,
     flight_sql_query,
+    make_bench_data,
     physical_plan,
-    require_native,
     require_tool,
     run_bedtools,
     unavailable,
 )
-from conftest import free_port, start_server, stop_server
 
 ANNOTATION_DIR = SHARED_DATA / "htslib" / "annotation"
 VEP_CUSTOM_DIR = SHARED_DATA / "vep" / "custom"
-MAKE_DATA = Path(__file__).resolve().parents[2] / "shared" / "bench" / "make_data.py"
 SMALL_DIR = Path(
     os.environ.get("GENOFLIGHT_BENCH_SMALL")
     or Path.home() / ".cache" / "genoflight" / "bench-small"
@@ -362,19 +359,9 @@ class Served:
 
 
 def _small_data() -> Path | None:
-    """make_data.py's small intervals, generated once (it skips complete outputs itself)."""
-    if not MAKE_DATA.is_file():
-        return None
-    proc = subprocess.run(
-        [sys.executable, str(MAKE_DATA), str(SMALL_DIR), "--scale", "small", "--only", "intervals"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"make_data.py failed:\n{proc.stderr}", pytrace=False)
-    return SMALL_DIR
+    """make_data.py's small intervals, generated once; None without make_data.py (the small
+    cases then skip, the others run)."""
+    return make_bench_data(SMALL_DIR, "intervals") if MAKE_DATA.is_file() else None
 
 
 def _write_data(work: Path) -> tuple[dict[str, Source], dict[str, Path], dict[str, Path]]:
@@ -451,50 +438,37 @@ def _write_parquet(path: Path, lines: list[str]) -> Path:
     return path
 
 
-def _config(paths: dict[str, Path], others: dict[str, Path]) -> str:
-    """``[[tables]]``: each interval file as ``name`` and ``name_z`` (zero_based)."""
-    entries = []
+def _tables(paths: dict[str, Path], others: dict[str, Path]) -> list[dict[str, Any]]:
+    """``[[tables]]`` entries: each interval file as ``name`` and ``name_z`` (zero_based)."""
+    entries: list[dict[str, Any]] = []
     for name, path in paths.items():
-        entries.append(f"[[tables]]\nname = {json.dumps(name)}\npath = {json.dumps(str(path))}\n")
-        entries.append(
-            f"[[tables]]\nname = {json.dumps(name + '_z')}\npath = {json.dumps(str(path))}\n"
-            "zero_based = true\n"
-        )
-    for name, path in others.items():
-        entries.append(f"[[tables]]\nname = {json.dumps(name)}\npath = {json.dumps(str(path))}\n")
-    return "\n".join(entries)
+        entries.append({"name": name, "path": path})
+        entries.append({"name": f"{name}_z", "path": path, "zero_based": True})
+    entries += [{"name": name, "path": path} for name, path in others.items()]
+    return entries
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    require_native()
     require_tool("bedtools")
     work = tmp_path_factory.mktemp("intervals")
     sources, paths, others = _write_data(work)
-    config = work / "genoflight.toml"
-    config.write_text(_config(paths, others), encoding="utf-8")
+    config = write_config(work / "genoflight.toml", {"tables": _tables(paths, others)})
     genome_sorted = work / "genome.txt"
     genome_sorted.write_text("".join(f"{c}\t{GENOME[c]}\n" for c in sorted(GENOME)))
-    host = "127.0.0.1"
-    port = free_port(host)
-    proc, stderr_path = start_server(["--config", str(config)], host=host, port=port, log_dir=work)
-    try:
+    with serve(config, work) as server:
         yield Served(
-            uri=f"grpc://{host}:{port}",
+            uri=server.uri,
             sources=sources,
             genome_sorted=genome_sorted,
             small_dir=SMALL_DIR if "small_a" in sources else None,
             tables={**paths, **others},
         )
-    finally:
-        died = proc.poll()
-        stop_server(proc)
-    if died is not None:
-        pytest.fail(
-            f"the server died during the interval tests (exit status {died}); stderr:\n"
-            f"{stderr_path.read_text(errors='replace')}",
-            pytrace=False,
-        )
+        if not server.alive():
+            pytest.fail(
+                f"the server died during the interval tests; stderr:\n{server.stderr()}",
+                pytrace=False,
+            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -999,33 +973,23 @@ def test_join_over_the_memory_limit(served: Served, tmp_path: Path) -> None:
     or spills and answers right; the server never dies and keeps serving."""
     pairs, _ = _small_pairs(served)
     assert served.small_dir is not None
-    config = tmp_path / "limited.toml"
-    config.write_text(
-        _config({}, {f"small_{w}": served.small_dir / f"intervals_{w}.bed" for w in "ab"})
-        + "\n[limits]\nmemory_bytes = 1_000_000\n",
-        encoding="utf-8",
+    tables = {f"small_{w}": served.small_dir / f"intervals_{w}.bed" for w in "ab"}
+    config = write_config(
+        tmp_path / "limited.toml",
+        {"tables": _tables({}, tables), "limits": {"memory_bytes": 1_000_000}},
     )
-    host = "127.0.0.1"
-    port = free_port(host)
-    proc, stderr_path = start_server(
-        ["--config", str(config)], host=host, port=port, log_dir=tmp_path
-    )
-    uri = f"grpc://{host}:{port}"
-    try:
+    with serve(config, tmp_path) as server:
         sql = f"SELECT count(*) AS n FROM small_a a JOIN small_b b ON {WEAK}"
         try:
-            rows = flight_sql_query(uri, sql).to_pylist()
+            rows = flight_sql_query(server.uri, sql).to_pylist()
         except Exception as e:  # the clear-error branch
             message = str(e).lower()
             assert "memory" in message or "resources exhausted" in message, f"{sql}: {e}"
         else:
             assert rows == [{"n": sum(pairs.values())}], sql
-        assert flight_sql_query(uri, "SELECT count(*) AS n FROM small_b").to_pylist() == [
-            {"n": 100_000}
-        ]
-        assert proc.poll() is None, stderr_path.read_text(errors="replace")
-    finally:
-        stop_server(proc)
+        count = flight_sql_query(server.uri, "SELECT count(*) AS n FROM small_b").to_pylist()
+        assert count == [{"n": 100_000}]
+        assert server.alive(), server.stderr()
 
 
 # --------------------------------------------------------------------------------------------
