@@ -1,5 +1,5 @@
-//! BAM (with .bai/.csi) and SAM as tables of alignments, one row per record,
-//! fields as `samtools view` prints them. CRAM comes next (needs references).
+//! BAM (with .bai/.csi), CRAM (with .crai and its reference FASTA) and SAM as
+//! tables of alignments, one row per record, fields as `samtools view` prints them.
 
 use std::fmt::{self, Write as _};
 use std::fs::File;
@@ -24,7 +24,7 @@ use noodles::csi::BinningIndex;
 use noodles::sam::alignment::record::cigar::op::Kind as CigarKind;
 use noodles::sam::alignment::record::data::field::Value;
 use noodles::sam::alignment::record::data::field::value::Array as ValueArray;
-use noodles::{bam, sam};
+use noodles::{bam, cram, fasta, sam};
 
 use crate::coords;
 use crate::region::RegionFilter;
@@ -34,6 +34,7 @@ use crate::text::{Region, in_regions};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlignmentFormat {
     Bam,
+    Cram,
     Sam,
 }
 
@@ -46,6 +47,9 @@ pub struct AlignmentTable {
     format: AlignmentFormat,
     header: Arc<sam::Header>,
     index: Option<SharedIndex>,
+    /// CRAM only: its .crai and the reference FASTA it decodes against.
+    crai: Option<Arc<cram::crai::Index>>,
+    reference: Option<PathBuf>,
     schema: SchemaRef,
     zero_based: bool,
 }
@@ -79,6 +83,16 @@ impl AlignmentTable {
 
     pub fn zero_based(&self) -> bool {
         self.zero_based
+    }
+
+    /// CRAM: the reference FASTA records decode against.
+    pub fn reference(&self) -> Option<&Path> {
+        self.reference.as_deref()
+    }
+
+    pub fn with_reference(mut self, reference: PathBuf) -> AlignmentTable {
+        self.reference = Some(reference);
+        self
     }
 }
 
@@ -119,12 +133,17 @@ pub fn open_alignment(
     let file = File::open(path).map_err(|e| err(&display, "cannot open", e))?;
     let header = match format {
         AlignmentFormat::Bam => bam::io::Reader::new(file).read_header(),
+        AlignmentFormat::Cram => cram::io::Reader::new(file).read_header(),
         AlignmentFormat::Sam => sam::io::Reader::new(BufReader::new(file)).read_header(),
     }
     .map_err(|e| err(&display, "cannot read the header", e))?;
     let index = match format {
         AlignmentFormat::Bam => load_index(path, &display),
-        AlignmentFormat::Sam => None,
+        AlignmentFormat::Cram | AlignmentFormat::Sam => None,
+    };
+    let crai = match format {
+        AlignmentFormat::Cram => load_crai(path, &display),
+        _ => None,
     };
     Ok(AlignmentTable {
         path: path.to_path_buf(),
@@ -132,9 +151,32 @@ pub fn open_alignment(
         format,
         header: Arc::new(header),
         index,
+        crai,
+        reference: None,
         schema: schema(zero_based),
         zero_based,
     })
+}
+
+/// The .crai beside a CRAM; a stale or unreadable one is ignored with a warning.
+fn load_crai(path: &Path, file: &str) -> Option<Arc<cram::crai::Index>> {
+    let index_path = PathBuf::from(format!("{}.crai", path.display()));
+    let meta = std::fs::metadata(&index_path).ok()?;
+    let data = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    if data.zip(meta.modified().ok()).is_some_and(|(d, i)| i < d) {
+        tracing::warn!(
+            "{file}: index {} is older than the data; ignoring it",
+            index_path.display()
+        );
+        return None;
+    }
+    match cram::crai::fs::read(&index_path) {
+        Ok(index) => Some(Arc::new(index)),
+        Err(e) => {
+            tracing::warn!("{file}: cannot read index {}: {e}", index_path.display());
+            None
+        }
+    }
 }
 
 /// The .bai or .csi beside a BAM; a stale or unreadable one is ignored with a warning.
@@ -206,6 +248,8 @@ impl TableProvider for AlignmentTable {
             format: self.format,
             header: self.header.clone(),
             index: self.index.clone(),
+            crai: self.crai.clone(),
+            reference: self.reference.clone(),
             projection,
             schema: projected,
             regions,
@@ -222,6 +266,8 @@ struct AlignmentExec {
     format: AlignmentFormat,
     header: Arc<sam::Header>,
     index: Option<SharedIndex>,
+    crai: Option<Arc<cram::crai::Index>>,
+    reference: Option<PathBuf>,
     projection: Vec<usize>,
     schema: SchemaRef,
     regions: Vec<Region>,
@@ -240,12 +286,12 @@ impl fmt::Debug for AlignmentExec {
 
 impl DisplayAs for AlignmentExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        let name = if self.format == AlignmentFormat::Bam {
-            "BamExec"
-        } else {
-            "SamExec"
+        let name = match self.format {
+            AlignmentFormat::Bam => "BamExec",
+            AlignmentFormat::Cram => "CramExec",
+            AlignmentFormat::Sam => "SamExec",
         };
-        let indexed = self.index.is_some();
+        let indexed = self.index.is_some() || self.crai.is_some();
         fmt_scan(
             f,
             name,
@@ -297,8 +343,15 @@ impl ExecutionPlan for AlignmentExec {
             format: self.format,
             header: self.header.clone(),
             index: self.index.clone(),
+            crai: self.crai.clone(),
+            reference: self.reference.clone(),
             regions: self.regions.clone(),
-            batch: Batch::new(&self.projection, self.schema.clone(), self.zero_based),
+            batch: Batch::new(
+                &self.projection,
+                self.schema.clone(),
+                self.zero_based,
+                self.format == AlignmentFormat::Cram,
+            ),
             batch_size: context.session_config().batch_size(),
             limit: self.limit,
             read: 0,
@@ -316,6 +369,8 @@ struct Scan {
     format: AlignmentFormat,
     header: Arc<sam::Header>,
     index: Option<SharedIndex>,
+    crai: Option<Arc<cram::crai::Index>>,
+    reference: Option<PathBuf>,
     regions: Vec<Region>,
     batch: Batch,
     batch_size: usize,
@@ -370,19 +425,9 @@ impl Scan {
                 match self.index.clone().filter(|_| !self.regions.is_empty()) {
                     Some(index) => {
                         for region in self.regions.clone() {
-                            if !self
-                                .header
-                                .reference_sequences()
-                                .contains_key(region.chrom.as_bytes())
-                            {
+                            let Some(core) = core_region(&self.header, &region) else {
                                 continue;
-                            }
-                            let pos =
-                                |p: i64| Position::try_from(p.max(1) as usize).expect("positive");
-                            let interval = Interval::from(
-                                pos(region.start)..=pos(region.end.max(region.start)),
-                            );
-                            let core = CoreRegion::new(region.chrom.as_str(), interval);
+                            };
                             let query = reader
                                 .query(&self.header, &*index, &core)
                                 .map_err(|e| self.fail(e))?;
@@ -404,12 +449,82 @@ impl Scan {
                     }
                 }
             }
+            AlignmentFormat::Cram => {
+                if !self.read_cram(send)? {
+                    return Ok(());
+                }
+            }
         }
         if self.batch.rows > 0 {
             send(self.batch.finish());
         }
         Ok(())
     }
+
+    /// Decodes the CRAM against its reference, through the .crai for regions.
+    /// Returns false when the scan stopped early.
+    fn read_cram(&mut self, send: &dyn Fn(Result<RecordBatch>) -> bool) -> Result<bool> {
+        let Some(reference) = self.reference.clone() else {
+            return Err(err(&self.display, "cannot decode", "no reference FASTA"));
+        };
+        let fasta = fasta::io::indexed_reader::Builder::default()
+            .build_from_path(&reference)
+            .map_err(|e| {
+                err(
+                    &self.display,
+                    &format!("reference {}", reference.display()),
+                    e,
+                )
+            })?;
+        let repository =
+            fasta::Repository::new(fasta::repository::adapters::IndexedReader::new(fasta));
+        let mut reader = cram::io::reader::Builder::default()
+            .set_reference_sequence_repository(repository)
+            .build_from_path(&self.path)
+            .map_err(|e| err(&self.display, "cannot open", e))?;
+        reader.read_header().map_err(|e| self.fail(e))?;
+        let header = self.header.clone();
+        match self.crai.clone().filter(|_| !self.regions.is_empty()) {
+            Some(index) => {
+                for region in self.regions.clone() {
+                    let Some(core) = core_region(&header, &region) else {
+                        continue;
+                    };
+                    let query = reader
+                        .query(&header, &index, &core)
+                        .map_err(|e| self.fail(e))?;
+                    for record in query.records() {
+                        let record = record.map_err(|e| self.fail(e))?;
+                        if !self.push(&record, send)? {
+                            return Ok(false);
+                        }
+                    }
+                }
+            }
+            None => {
+                for record in reader.records(&header) {
+                    let record = record.map_err(|e| self.fail(e))?;
+                    if !self.push(&record, send)? {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// An index query region for a pushed-down region on a known reference sequence.
+fn core_region(header: &sam::Header, region: &Region) -> Option<CoreRegion> {
+    if !header
+        .reference_sequences()
+        .contains_key(region.chrom.as_bytes())
+    {
+        return None;
+    }
+    let pos = |p: i64| Position::try_from(p.max(1) as usize).expect("positive");
+    let interval = Interval::from(pos(region.start)..=pos(region.end.max(region.start)));
+    Some(CoreRegion::new(region.chrom.as_str(), interval))
 }
 
 /// Column builders for the projected alignment columns.
@@ -417,6 +532,8 @@ struct Batch {
     schema: SchemaRef,
     columns: Vec<Column>,
     zero_based: bool,
+    /// CRAM stores no MAPQ for unmapped reads; htslib reports 0 for them.
+    cram: bool,
     rows: usize,
     text: String,
 }
@@ -479,7 +596,7 @@ fn value_text(v: &Value, out: &mut String) -> io::Result<()> {
 }
 
 impl Batch {
-    fn new(projection: &[usize], schema: SchemaRef, zero_based: bool) -> Batch {
+    fn new(projection: &[usize], schema: SchemaRef, zero_based: bool, cram: bool) -> Batch {
         let columns = projection
             .iter()
             .map(|&i| match i {
@@ -493,6 +610,7 @@ impl Batch {
             schema,
             columns,
             zero_based,
+            cram,
             rows: 0,
             text: String::new(),
         }
@@ -584,11 +702,15 @@ impl Batch {
                 Column::I32(i, b) => match i {
                     4 => b.append_value(i32::from(u16::from(r.flags()?))),
                     // 255 means "not available", as samtools prints it.
-                    _ => b.append_value(
-                        r.mapping_quality()
-                            .transpose()?
-                            .map_or(255, |q| i32::from(u8::from(q))),
-                    ),
+                    _ => {
+                        let unmapped_cram = self.cram && r.flags()?.is_unmapped();
+                        let missing = if unmapped_cram { 0 } else { 255 };
+                        b.append_value(
+                            r.mapping_quality()
+                                .transpose()?
+                                .map_or(missing, |q| i32::from(u8::from(q))),
+                        )
+                    }
                 },
                 Column::Tags(m) => {
                     for field in r.data().iter() {

@@ -21,6 +21,7 @@ use crate::bed::open_bed;
 use crate::config::CatalogConfig;
 use crate::gff::{Dialect, open_gff};
 use crate::naming::{Format, classify, sanitize, suffix_tag};
+use crate::reference;
 use crate::sandbox::DataRoots;
 use crate::sequence::{Kind, open_sequences};
 use crate::vcf::open_vcf;
@@ -53,6 +54,7 @@ struct Candidate {
     stem: String,
     explicit: bool,
     zero_based: bool,
+    reference: Option<PathBuf>,
 }
 
 impl Candidate {
@@ -136,6 +138,7 @@ fn discover(
                 stem,
                 explicit: false,
                 zero_based: false,
+                reference: None,
             });
         }
     }
@@ -156,6 +159,7 @@ fn discover(
             stem,
             explicit: true,
             zero_based: t.zero_based,
+            reference: t.reference.clone(),
         });
     }
     candidates
@@ -188,7 +192,7 @@ fn assign_names(candidates: &mut [Candidate], warnings: &mut Vec<String>) {
                 "{}: table name {}.{wanted} is taken; serving it as {}.{name}",
                 c.path.display(),
                 c.schema,
-                name
+                c.schema
             ));
             c.name = name;
         }
@@ -248,6 +252,12 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
     let mut candidates = discover(config, &report.roots, &mut report.warnings);
     assign_names(&mut candidates, &mut report.warnings);
 
+    // Served FASTAs, candidate references for CRAM files.
+    let fastas: Vec<PathBuf> = candidates
+        .iter()
+        .filter(|c| c.format == Format::Fasta)
+        .map(|c| c.path.clone())
+        .collect();
     let catalog = Arc::new(MemoryCatalogProvider::new());
     let schema_names: BTreeMap<&str, ()> = candidates
         .iter()
@@ -293,17 +303,31 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
                     report.tables.push(info(&c.name, "vcf"));
                 }
             },
-            Format::Bam | Format::Sam => {
-                let kind = if c.format == Format::Bam {
-                    AlignmentFormat::Bam
-                } else {
-                    AlignmentFormat::Sam
+            Format::Bam | Format::Cram | Format::Sam => {
+                let kind = match c.format {
+                    Format::Bam => AlignmentFormat::Bam,
+                    Format::Cram => AlignmentFormat::Cram,
+                    _ => AlignmentFormat::Sam,
                 };
-                let table: Arc<dyn TableProvider> =
-                    match open_alignment(&c.path, kind, c.zero_based) {
-                        Ok(t) => Arc::new(t),
-                        Err(e) => unreadable(e.strip_backtrace(), c, &mut report.warnings),
-                    };
+                let opened = open_alignment(&c.path, kind, c.zero_based)
+                    .map_err(|e| e.strip_backtrace())
+                    .and_then(|t| {
+                        if kind != AlignmentFormat::Cram {
+                            return Ok(t);
+                        }
+                        let found = reference::resolve(
+                            &c.path,
+                            t.header(),
+                            c.reference.as_deref(),
+                            &fastas,
+                            &report.roots,
+                        )?;
+                        Ok(t.with_reference(found))
+                    });
+                let table: Arc<dyn TableProvider> = match opened {
+                    Ok(t) => Arc::new(t),
+                    Err(e) => unreadable(e, c, &mut report.warnings),
+                };
                 schema.register_table(c.name.clone(), table)?;
                 report.tables.push(info(&c.name, c.format.as_str()));
             }
