@@ -87,17 +87,30 @@ impl IntervalInput {
         };
         let (start, end) = (ints(self.start)?, ints(self.end)?);
         let mut intervals = Vec::with_capacity(batch.num_rows());
+        let mut empty = Vec::with_capacity(batch.num_rows());
         for (s, e) in start.into_iter().zip(end) {
+            let mut widened = false;
             intervals.push(match (s, e) {
                 (Some(s), Some(e)) => {
                     let (lo, hi) = (s, if self.zero_based { e - 1 } else { e });
-                    let (lo, hi) = if hi < lo { (lo - 1, hi + 1) } else { (lo, hi) };
+                    widened = hi < lo;
+                    let (lo, hi) = if widened { (lo - 1, hi + 1) } else { (lo, hi) };
                     Some((to_i32(lo)?, to_i32(hi)?))
                 }
                 _ => None,
             });
+            empty.push(widened);
         }
-        Ok(Closed { chrom, intervals })
+        Ok(Closed {
+            chrom,
+            intervals,
+            empty,
+        })
+    }
+
+    /// A widened zero-length interval back as it was written.
+    pub fn unwidened(&self, lo: i64, hi: i64) -> (i64, i64) {
+        self.native(lo + 1, hi - 1)
     }
 
     /// A closed interval back in this table's coordinates.
@@ -122,6 +135,8 @@ fn to_i32(v: i64) -> Result<i32> {
 pub struct Closed {
     pub chrom: StringArray,
     pub intervals: Vec<Option<(i32, i32)>>,
+    /// The row was a zero-length interval, widened in `intervals`.
+    pub empty: Vec<bool>,
 }
 
 impl Closed {

@@ -18,7 +18,6 @@ use datafusion::common::{Result, plan_err};
 use datafusion::datasource::TableType;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_expr::expressions::col;
-use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
 use datafusion::physical_plan::sorts::sort::SortExec;
@@ -98,7 +97,11 @@ impl TableFunctionImpl for IntervalFunction {
         let int = |name: &str| Field::new(name, DataType::Int64, true);
         let function = match self.kind {
             Kind::Overlap | Kind::Nearest => {
-                let b = two_tables(5)?;
+                let b = two_tables(if matches!(self.kind, Kind::Overlap) {
+                    2
+                } else {
+                    5
+                })?;
                 let (op, fields) = match self.kind {
                     Kind::Overlap => (ProbeOp::Overlap, pair_fields(&a, &b, false)),
                     _ => {
@@ -295,7 +298,7 @@ impl TableProvider for FunctionTable {
                     _ => op.clone(),
                 };
                 let sorted = sorted_by_position(a, a.plan(state).await?)?;
-                Arc::new(SweepExec::new(a.clone(), sorted, op, schema.clone()))
+                Arc::new(SweepExec::try_new(a.clone(), sorted, op, schema.clone())?)
             }
         };
         match projection {
@@ -325,17 +328,7 @@ fn sorted_by_position(
     a: &IntervalInput,
     plan: Arc<dyn ExecutionPlan>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
-    let schema = plan.schema();
-    let keys = [a.chrom, a.start, a.end]
-        .into_iter()
-        .map(|i| {
-            Ok(PhysicalSortExpr::new_default(col(
-                schema.field(i).name(),
-                &schema,
-            )?))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let ordering = LexOrdering::new(keys).expect("three sort keys");
+    let ordering = sweep::position_ordering(a, &plan.schema())?;
     let input: Arc<dyn ExecutionPlan> = Arc::new(CoalescePartitionsExec::new(plan));
     Ok(Arc::new(SortExec::new(ordering, input)))
 }

@@ -307,10 +307,19 @@ impl Prober {
                     }
                 }
                 ProbeOp::Subtract => {
-                    let original = self.a.native(lo as i64, hi as i64);
+                    // A zero-length row is kept as written or removed whole.
+                    let empty = closed.empty[i];
                     if hits.is_empty() {
                         out.a.push(row);
-                        out.pieces.push(original);
+                        out.pieces.push(if empty {
+                            self.a.unwidened(lo as i64, hi as i64)
+                        } else {
+                            self.a.native(lo as i64, hi as i64)
+                        });
+                        continue;
+                    }
+                    if empty {
+                        continue;
                     }
                     for (plo, phi) in subtract(lo, hi, &hits) {
                         out.a.push(row);

@@ -11,7 +11,11 @@ use arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_expr::{Distribution, EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_expr::expressions::col;
+use datafusion::physical_expr::{
+    Distribution, EquivalenceProperties, LexOrdering, OrderingRequirements, PhysicalExpr,
+    PhysicalSortExpr,
+};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
@@ -38,6 +42,7 @@ pub enum SweepOp {
 pub struct SweepExec {
     a: IntervalInput,
     sorted: Arc<dyn ExecutionPlan>,
+    ordering: LexOrdering,
     op: SweepOp,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
@@ -50,27 +55,44 @@ impl fmt::Debug for SweepExec {
 }
 
 impl SweepExec {
-    /// `sorted` must yield a's rows in one partition ordered by chrom, start.
-    pub fn new(
+    /// `sorted` yields a's rows; the plan keeps it one partition ordered by
+    /// (chrom, start, end), which this node requires.
+    pub fn try_new(
         a: IntervalInput,
         sorted: Arc<dyn ExecutionPlan>,
         op: SweepOp,
         schema: SchemaRef,
-    ) -> SweepExec {
+    ) -> Result<SweepExec> {
+        let ordering = position_ordering(&a, &sorted.schema())?;
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
             Partitioning::UnknownPartitioning(1),
             EmissionType::Incremental,
             Boundedness::Bounded,
         ));
-        SweepExec {
+        Ok(SweepExec {
             a,
             sorted,
+            ordering,
             op,
             schema,
             properties,
-        }
+        })
     }
+}
+
+/// chrom, start, end ascending over `schema` (a's columns).
+pub fn position_ordering(a: &IntervalInput, schema: &SchemaRef) -> Result<LexOrdering> {
+    let keys = [a.chrom, a.start, a.end]
+        .into_iter()
+        .map(|i| {
+            Ok(PhysicalSortExpr::new_default(col(
+                schema.field(i).name(),
+                schema,
+            )?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(LexOrdering::new(keys).expect("three sort keys"))
 }
 
 impl DisplayAs for SweepExec {
@@ -97,6 +119,10 @@ impl ExecutionPlan for SweepExec {
         vec![Distribution::SinglePartition]
     }
 
+    fn required_input_ordering(&self) -> Vec<Option<OrderingRequirements>> {
+        vec![Some(OrderingRequirements::from(self.ordering.clone()))]
+    }
+
     fn maintains_input_order(&self) -> Vec<bool> {
         vec![matches!(self.op, SweepOp::Cluster { .. })]
     }
@@ -119,12 +145,12 @@ impl ExecutionPlan for SweepExec {
         let [sorted]: [Arc<dyn ExecutionPlan>; 1] = children
             .try_into()
             .map_err(|_| DataFusionError::Internal("IntervalSweepExec has one child".into()))?;
-        Ok(Arc::new(SweepExec::new(
+        Ok(Arc::new(SweepExec::try_new(
             self.a.clone(),
             sorted,
             self.op.clone(),
             self.schema.clone(),
-        )))
+        )?))
     }
 
     fn execute(
@@ -163,6 +189,8 @@ struct Run {
     lo: i64,
     hi: i64,
     count: i64,
+    /// A run of one zero-length interval prints it as written (bedtools).
+    lone_empty: bool,
 }
 
 struct Sweeper {
@@ -201,6 +229,7 @@ impl Sweeper {
                 let run = self.current.as_mut().expect("checked");
                 run.hi = run.hi.max(hi);
                 run.count += 1;
+                run.lone_empty = false;
             } else {
                 if let Some(run) = self.current.take() {
                     if run.chrom.as_str() > chrom {
@@ -217,6 +246,7 @@ impl Sweeper {
                     lo,
                     hi,
                     count: 1,
+                    lone_empty: closed.empty[i],
                 });
             }
             clusters.push(Some(self.cluster));
@@ -255,6 +285,7 @@ impl Sweeper {
                                 lo: at,
                                 hi: (lo - 1).min(last_base),
                                 count: 0,
+                                lone_empty: false,
                             });
                         }
                         at = at.max(hi + 1);
@@ -265,6 +296,7 @@ impl Sweeper {
                             lo: at,
                             hi: last_base,
                             count: 0,
+                            lone_empty: false,
                         });
                     }
                 }
@@ -283,7 +315,16 @@ impl Sweeper {
     /// Runs as rows `(chrom, start, end[, count])` in a's coordinates.
     fn runs(&self, runs: Vec<Run>) -> Result<RecordBatch> {
         let chrom: StringArray = runs.iter().map(|r| Some(r.chrom.as_str())).collect();
-        let native: Vec<(i64, i64)> = runs.iter().map(|r| self.a.native(r.lo, r.hi)).collect();
+        let native: Vec<(i64, i64)> = runs
+            .iter()
+            .map(|r| {
+                if r.lone_empty && matches!(self.op, SweepOp::Merge { .. }) {
+                    self.a.unwidened(r.lo, r.hi)
+                } else {
+                    self.a.native(r.lo, r.hi)
+                }
+            })
+            .collect();
         let mut columns: Vec<ArrayRef> = vec![
             Arc::new(chrom),
             Arc::new(native.iter().map(|p| p.0).collect::<Int64Array>()),
