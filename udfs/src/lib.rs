@@ -4,6 +4,7 @@
 //! is the session's physical optimizer (DataFusion's rules plus ours).
 
 pub mod args;
+pub mod depth;
 pub mod interval;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use datafusion::prelude::SessionContext;
 /// Registers genoflight's table and scalar functions on `ctx`.
 pub fn register(ctx: &SessionContext) {
     interval::functions::register(ctx);
+    ctx.register_udtf("depth", Arc::new(depth::DepthFunction));
 }
 
 /// DataFusion's physical optimizer rules with genoflight's inserted: the
