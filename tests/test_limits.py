@@ -336,3 +336,23 @@ def test_jdbc_statement_cancel_stops_the_query(
     recent = http_json(limited, "GET", "/api/queries")["recent"]
     mine = next(q for q in recent if q["sql"] == SLOW)
     assert mine["outcome"] == "cancelled", mine
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ('[limits]\nmax_result_bytes = "10GB"\n', "limits.max_result_bytes"),
+        ("[limits]\nmax_result_bytes = 0\n", "limits.max_result_bytes"),
+        ("[server]\nshutdown_grace_s = -1\n", "server.shutdown_grace_s"),
+        ('[server]\nallow_remote_without_auth = "yes"\n', "server.allow_remote_without_auth"),
+        ("[limits]\nmax_concurrent = 4\n", "limits.max_concurrent"),
+    ],
+)
+def test_serving_keys_are_checked(tmp_path: Path, toml: str, key: str) -> None:
+    from genoflight.config import ConfigError, load_config
+
+    path = tmp_path / "g.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(key)) as err:
+        load_config(path)
+    assert str(path) in str(err.value)
