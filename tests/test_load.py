@@ -5,7 +5,8 @@ beyond max_concurrent_queries. Every load query must succeed with the right answ
 fail alone. Prints throughput, p50/p99 latency and time to first batch per stage.
 
 GENOFLIGHT_LOAD_SECONDS sets the 32-client stage's length (default 10; the issue's full run is
-60), GENOFLIGHT_LOAD_STAGES the client counts (default "1,8,32")."""
+60), GENOFLIGHT_LOAD_WARMUP_SECONDS the earlier stages' (default 3), GENOFLIGHT_LOAD_STAGES the
+client counts (default "1,8,32")."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from test_limits import MEMORY_HOG, metrics, wait_until
 
 MAIN_SECONDS = float(os.environ.get("GENOFLIGHT_LOAD_SECONDS", "10"))
 STAGES = [int(n) for n in os.environ.get("GENOFLIGHT_LOAD_STAGES", "1,8,32").split(",")]
-WARMUP_SECONDS = 3.0
+WARMUP_SECONDS = float(os.environ.get("GENOFLIGHT_LOAD_WARMUP_SECONDS", "3"))
 MAX_CONCURRENT = 8
 MEMORY_BYTES = (
     320_000_000  # 40 MB per query: plenty for the mix (a sort reserves 10 MB), not for MEMORY_HOG
