@@ -271,7 +271,7 @@ impl Prober {
             };
             hits.clear();
             if let Some(t) = chrom {
-                if self.op != ProbeOp::Count {
+                if !matches!(self.op, ProbeOp::Count | ProbeOp::Coverage) {
                     t.tree
                         .query(lo, hi, |n| hits.push((n.first, n.last, n.metadata)));
                     hits.sort_unstable_by_key(|h| h.2);
@@ -290,8 +290,11 @@ impl Prober {
                     out.numbers.push(vec![n as i64]);
                 }
                 ProbeOp::Coverage => {
+                    // The tree sweeps the covered bases itself, no hit list needed.
+                    let (n, covered) = chrom.map_or((0, 0), |t| t.tree.coverage(lo, hi));
                     out.a.push(row);
-                    out.numbers.push(coverage(lo, hi, &hits));
+                    out.numbers
+                        .push(vec![n as i64, covered as i64, hi as i64 - lo as i64 + 1]);
                 }
                 ProbeOp::Nearest { k, overlaps } => {
                     let found = chrom
@@ -307,21 +310,22 @@ impl Prober {
                     }
                 }
                 ProbeOp::Subtract => {
-                    // A zero-length row is kept as written or removed whole.
-                    let empty = closed.empty[i];
-                    if hits.is_empty() {
+                    let pieces = subtract(lo, hi, &hits);
+                    // bedtools keeps a zero-length row as written unless its
+                    // widened span is covered whole; it never cuts one.
+                    if hits.is_empty() || (closed.empty[i] && !pieces.is_empty()) {
                         out.a.push(row);
-                        out.pieces.push(if empty {
+                        out.pieces.push(if closed.empty[i] {
                             self.a.unwidened(lo as i64, hi as i64)
                         } else {
                             self.a.native(lo as i64, hi as i64)
                         });
                         continue;
                     }
-                    if empty {
+                    if closed.empty[i] {
                         continue;
                     }
-                    for (plo, phi) in subtract(lo, hi, &hits) {
+                    for (plo, phi) in pieces {
                         out.a.push(row);
                         out.pieces.push(self.a.native(plo, phi));
                     }
@@ -406,25 +410,6 @@ fn number(rows: &[Vec<i64>], c: usize) -> ArrayRef {
     )
 }
 
-/// `[count, covered bases, length]` of `[lo, hi]` under the `hits`.
-fn coverage(lo: i32, hi: i32, hits: &[(i32, i32, u32)]) -> Vec<i64> {
-    let mut clipped: Vec<(i64, i64)> = hits
-        .iter()
-        .map(|&(l, h, _)| (l.max(lo) as i64, h.min(hi) as i64))
-        .filter(|(l, h)| l <= h)
-        .collect();
-    clipped.sort_unstable();
-    let (mut covered, mut reach) = (0i64, i64::MIN);
-    for (l, h) in clipped {
-        let from = l.max(reach + 1);
-        if h >= from {
-            covered += h - from + 1;
-            reach = h;
-        }
-    }
-    vec![hits.len() as i64, covered, hi as i64 - lo as i64 + 1]
-}
-
 /// The closed pieces of `[lo, hi]` left after removing every hit.
 fn subtract(lo: i32, hi: i32, hits: &[(i32, i32, u32)]) -> Vec<(i64, i64)> {
     if hits.is_empty() {
@@ -445,8 +430,9 @@ fn subtract(lo: i32, hi: i32, hits: &[(i32, i32, u32)]) -> Vec<(i64, i64)> {
     pieces
 }
 
-/// The k nearest `(distance, b row)`: overlaps first (distance 0, unless
-/// excluded), then outward on both sides; ties go to the earlier b row.
+/// The nearest b for each of the k smallest distances, `(distance, b row)`,
+/// as `bedtools closest -d -t first -k K`: overlaps are distance 0 (unless
+/// excluded) and a tie at one distance goes to the earliest b row.
 fn nearest(
     t: &ChromTargets,
     lo: i32,
@@ -457,52 +443,42 @@ fn nearest(
 ) -> Vec<(i64, u32)> {
     let mut found: Vec<(i64, u32)> = Vec::new();
     if overlaps {
-        found.extend(hits.iter().take(k).map(|h| (0, h.2)));
+        found.extend(hits.iter().map(|h| (0, h.2)));
     }
     // Left: intervals ending before lo, nearest first; right: starting after hi.
     let mut left = t.by_hi[..t.by_hi.partition_point(|&(_, h, _)| h < lo)]
         .iter()
         .rev()
+        .map(|&(_, h, r)| (lo as i64 - h as i64, r))
         .peekable();
     let mut right = t.by_lo[t.by_lo.partition_point(|&(l, _, _)| l <= hi)..]
         .iter()
+        .map(|&(s, _, r)| (s as i64 - hi as i64, r))
         .peekable();
-    let mut side: Vec<(i64, u32)> = Vec::new();
-    while side.len() < k {
-        let l = left.peek().map(|&&(_, h, r)| (lo as i64 - h as i64, r));
-        let r = right.peek().map(|&&(s, _, r)| (s as i64 - hi as i64, r));
-        let next = match (l, r) {
-            (Some(a), Some(b)) if b < a => {
-                right.next();
-                b
-            }
-            (Some(a), _) => {
-                left.next();
-                a
-            }
-            (None, Some(b)) => {
-                right.next();
-                b
-            }
+    let mut distances: Vec<i64> = found.first().map(|f| vec![f.0]).unwrap_or_default();
+    loop {
+        let next = match (left.peek(), right.peek()) {
+            (Some(a), Some(b)) => a.0.min(b.0),
+            (Some(a), None) => a.0,
+            (None, Some(b)) => b.0,
             (None, None) => break,
         };
-        // Equal distances on one side: the earlier row first.
-        side.push(next);
+        // Stop once k distances are complete (all ties of the last one taken).
+        if distances.len() >= k && distances.last().is_some_and(|&d| next > d) {
+            break;
+        }
+        if distances.last() != Some(&next) {
+            distances.push(next);
+        }
+        while left.peek().is_some_and(|c| c.0 == next) {
+            found.push(left.next().expect("peeked"));
+        }
+        while right.peek().is_some_and(|c| c.0 == next) {
+            found.push(right.next().expect("peeked"));
+        }
     }
-    // Drain equal-distance ties on each side so that the earliest row wins.
-    if let Some(&(d, _)) = side.last() {
-        side.extend(
-            left.take_while(|&&(_, h, _)| lo as i64 - h as i64 == d)
-                .map(|&(_, _, r)| (d, r)),
-        );
-        side.extend(
-            right
-                .take_while(|&&(s, _, _)| s as i64 - hi as i64 == d)
-                .map(|&(_, _, r)| (d, r)),
-        );
-    }
-    side.sort_unstable();
-    found.extend(side);
+    found.sort_unstable();
+    found.dedup_by_key(|f| f.0);
     found.truncate(k);
     found
 }
