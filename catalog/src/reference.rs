@@ -55,10 +55,10 @@ pub fn mismatch(header: &sam::Header, fasta: &Path, check_md5: bool) -> Option<S
             }
             _ => {}
         }
-        if let Some(m5) = map.other_fields().get(&tag::MD5_CHECKSUM) {
-            if shortest.as_ref().is_none_or(|s| length < s.1) {
-                shortest = Some((name, length, m5.to_vec()));
-            }
+        if let Some(m5) = map.other_fields().get(&tag::MD5_CHECKSUM)
+            && shortest.as_ref().is_none_or(|s| length < s.1)
+        {
+            shortest = Some((name, length, m5.to_vec()));
         }
     }
     let (name, _, m5) = shortest.filter(|_| check_md5)?;
@@ -124,10 +124,10 @@ pub fn resolve(
         .find_map(|map| map.other_fields().get(&tag::URI).map(|u| u.to_string()));
     if let Some(uri) = uri {
         let path = PathBuf::from(uri.strip_prefix("file://").unwrap_or(&uri));
-        if let Ok(inside) = roots.resolve(&path) {
-            if mismatch(header, &inside, false).is_none() {
-                return Ok(inside);
-            }
+        if let Ok(inside) = roots.resolve(&path)
+            && mismatch(header, &inside, false).is_none()
+        {
+            return Ok(inside);
         }
     }
     let mut message = format!(

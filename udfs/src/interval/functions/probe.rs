@@ -270,12 +270,12 @@ impl Prober {
                 continue;
             };
             hits.clear();
-            if let Some(t) = chrom {
-                if !matches!(self.op, ProbeOp::Count | ProbeOp::Coverage) {
-                    t.tree
-                        .query(lo, hi, |n| hits.push((n.first, n.last, n.metadata)));
-                    hits.sort_unstable_by_key(|h| h.2);
-                }
+            if let Some(t) = chrom
+                && !matches!(self.op, ProbeOp::Count | ProbeOp::Coverage)
+            {
+                t.tree
+                    .query(lo, hi, |n| hits.push((n.first, n.last, n.metadata)));
+                hits.sort_unstable_by_key(|h| h.2);
             }
             match self.op {
                 ProbeOp::Overlap => {
