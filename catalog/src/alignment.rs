@@ -28,7 +28,7 @@ use noodles::{bam, cram, fasta, sam};
 
 use crate::coords;
 use crate::region::RegionFilter;
-use crate::scan::{blocking_stream, fmt_scan, leaf_properties};
+use crate::scan::{blocking_stream, bounded_properties, fmt_scan};
 use crate::text::{Region, in_regions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,7 +241,7 @@ impl TableProvider for AlignmentTable {
             .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
         let projected = Arc::new(self.schema.project(&projection)?);
         let regions = RegionFilter::from_filters(filters, self.zero_based).regions();
-        let properties = leaf_properties(&projected, 1);
+        let properties = bounded_properties(&projected, 1);
         Ok(Arc::new(AlignmentExec {
             path: self.path.clone(),
             display: self.display.clone(),

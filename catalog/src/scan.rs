@@ -1,5 +1,6 @@
-//! What every leaf scan of a genomic file shares: its plan properties, the
-//! blocking producer behind its stream, and how EXPLAIN shows its scan.
+//! What genoflight's execution nodes share: their plan properties (bounded,
+//! incremental, unordered), the blocking producer behind a file scan's stream,
+//! and how EXPLAIN shows a scan.
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use datafusion::physical_plan::{Partitioning, PlanProperties};
 use crate::text::Region;
 
 /// Bounded, incrementally emitted output over `partitions` partitions.
-pub fn leaf_properties(schema: &SchemaRef, partitions: usize) -> Arc<PlanProperties> {
+pub fn bounded_properties(schema: &SchemaRef, partitions: usize) -> Arc<PlanProperties> {
     Arc::new(PlanProperties::new(
         EquivalenceProperties::new(schema.clone()),
         Partitioning::UnknownPartitioning(partitions.max(1)),

@@ -15,7 +15,7 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Pla
 
 use super::source::{Region, ScanUnit, TextSource};
 use super::{Line, RecordSink, TextFormat};
-use crate::scan::{blocking_stream, fmt_scan, leaf_properties};
+use crate::scan::{blocking_stream, bounded_properties, fmt_scan};
 
 #[derive(Debug)]
 pub struct TextExec {
@@ -42,7 +42,7 @@ impl TextExec {
         regions: Vec<Region>,
         limit: Option<usize>,
     ) -> TextExec {
-        let properties = leaf_properties(&schema, units.len());
+        let properties = bounded_properties(&schema, units.len());
         TextExec {
             name,
             source,

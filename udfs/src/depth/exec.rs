@@ -15,7 +15,7 @@ use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
-use genoflight_catalog::scan::{blocking_stream, fmt_scan, leaf_properties};
+use genoflight_catalog::scan::{blocking_stream, bounded_properties, fmt_scan};
 use genoflight_catalog::text::Region;
 use noodles::bgzf::VirtualPosition;
 
@@ -72,7 +72,7 @@ impl DepthExec {
         regions: Vec<Region>,
         limit: Option<usize>,
     ) -> DepthExec {
-        let properties = leaf_properties(&schema, plan.partitions());
+        let properties = bounded_properties(&schema, plan.partitions());
         DepthExec {
             source,
             options,

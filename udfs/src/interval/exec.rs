@@ -13,19 +13,24 @@ use coitrees::IntervalTree;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, JoinSide, JoinType, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_expr::{Distribution, EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_expr::{Distribution, PhysicalExpr};
 use datafusion::physical_plan::joins::utils::JoinFilter;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, Partitioning,
-    PlanProperties,
+    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties,
 };
 use futures::{TryStreamExt, stream};
+use genoflight_catalog::scan::bounded_properties;
 use tokio::sync::OnceCell;
 
 use super::index::{Evaluated, IntervalIndex, KeyConverter, SideKeys, collect_side};
 use super::predicate::Overlap;
+
+/// Inner and right joins build from the left; left joins from the right, so
+/// that the side whose unmatched rows are kept is always the one probed.
+fn builds_left(join_type: JoinType) -> bool {
+    join_type != JoinType::Left
+}
 
 pub type JoinOn = Vec<(Arc<dyn PhysicalExpr>, Arc<dyn PhysicalExpr>)>;
 
@@ -76,7 +81,13 @@ impl IntervalJoinExec {
             Some(p) => Arc::new(join_schema.project(p)?),
             None => join_schema.clone(),
         };
-        let mut exec = IntervalJoinExec {
+        let probe = if builds_left(join_type) {
+            &right
+        } else {
+            &left
+        };
+        let properties = bounded_properties(&schema, probe.output_partitioning().partition_count());
+        Ok(IntervalJoinExec {
             left,
             right,
             on,
@@ -85,28 +96,14 @@ impl IntervalJoinExec {
             join_type,
             join_schema,
             projection,
-            schema: schema.clone(),
+            schema,
             index: Arc::new(OnceCell::new()),
-            properties: Arc::new(PlanProperties::new(
-                EquivalenceProperties::new(schema),
-                Partitioning::UnknownPartitioning(1),
-                EmissionType::Incremental,
-                Boundedness::Bounded,
-            )),
-        };
-        let partitions = exec.probe().output_partitioning().partition_count();
-        exec.properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(exec.schema.clone()),
-            Partitioning::UnknownPartitioning(partitions),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        ));
-        Ok(exec)
+            properties,
+        })
     }
 
-    /// Inner and right joins build from the left; left joins from the right.
     fn build_left(&self) -> bool {
-        self.join_type != JoinType::Left
+        builds_left(self.join_type)
     }
 
     fn probe(&self) -> &Arc<dyn ExecutionPlan> {
@@ -357,12 +354,8 @@ impl Cursor {
         while self.row < n && build.len() < self.shared.batch_size {
             let i = self.row;
             self.row += 1;
-            let (Some(lo), Some(hi), true) = (e.lo[i], e.hi[i], e.key_valid[i]) else {
+            let Some((key, lo, hi)) = e.row(i) else {
                 continue;
-            };
-            let key: &[u8] = match &e.rows {
-                Some(rows) => rows.row(i).data(),
-                None => &[],
             };
             if let Some(tree) = self.index.tree(key) {
                 tree.query(lo, hi, |node| {
@@ -454,12 +447,8 @@ impl Cursor {
     fn count(&mut self, e: &Evaluated) -> Result<Option<RecordBatch>> {
         let mut pairs = 0usize;
         for i in 0..self.batch.num_rows() {
-            let (Some(lo), Some(hi), true) = (e.lo[i], e.hi[i], e.key_valid[i]) else {
+            let Some((key, lo, hi)) = e.row(i) else {
                 continue;
-            };
-            let key: &[u8] = match &e.rows {
-                Some(rows) => rows.row(i).data(),
-                None => &[],
             };
             if let Some(tree) = self.index.tree(key) {
                 pairs += tree.query_count(lo, hi);

@@ -37,6 +37,21 @@ pub struct Evaluated {
     pub hi: Vec<Option<i32>>,
 }
 
+impl Evaluated {
+    /// Row `i`'s join key and closed bounds, or `None` when any is null
+    /// (such a row never matches).
+    pub fn row(&self, i: usize) -> Option<(&[u8], i32, i32)> {
+        let (Some(lo), Some(hi), true) = (self.lo[i], self.hi[i], self.key_valid[i]) else {
+            return None;
+        };
+        let key = self
+            .rows
+            .as_ref()
+            .map_or(&[][..], |rows| rows.row(i).data());
+        Some((key, lo, hi))
+    }
+}
+
 impl SideKeys {
     pub fn evaluate(&self, batch: &RecordBatch, converter: &KeyConverter) -> Result<Evaluated> {
         let n = batch.num_rows();
@@ -166,12 +181,8 @@ impl IntervalIndex {
         let e = side.evaluate(&batch, converter)?;
         let mut groups: HashMap<Box<[u8]>, Vec<Interval<u32>>> = HashMap::new();
         for i in 0..batch.num_rows() {
-            let (Some(lo), Some(hi), true) = (e.lo[i], e.hi[i], e.key_valid[i]) else {
+            let Some((key, lo, hi)) = e.row(i) else {
                 continue;
-            };
-            let key: &[u8] = match &e.rows {
-                Some(rows) => rows.row(i).data(),
-                None => &[],
             };
             let interval = Interval::new(lo, hi, i as u32);
             match groups.get_mut(key) {
