@@ -453,7 +453,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     require_tool("bedtools")
     work = tmp_path_factory.mktemp("intervals")
     sources, paths, others = _write_data(work)
-    config = write_config(work / "genoflight.toml", {"tables": _tables(paths, others)})
+    tables = _tables(paths, others)
+    config = write_config(work / "genoflight.toml", {"tables": tables})
     genome_sorted = work / "genome.txt"
     genome_sorted.write_text("".join(f"{c}\t{GENOME[c]}\n" for c in sorted(GENOME)))
     with serve(config, work) as server:
@@ -462,7 +463,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             sources=sources,
             genome_sorted=genome_sorted,
             small_dir=SMALL_DIR if "small_a" in sources else None,
-            tables={**paths, **others},
+            tables={entry["name"]: entry["path"] for entry in tables},
         )
         if not server.alive():
             pytest.fail(
