@@ -17,6 +17,7 @@ pub mod scan;
 mod sequence;
 pub mod text;
 pub mod vcf;
+pub mod vep;
 
 pub use config::CatalogConfig;
 pub use registry::{CATALOG, CatalogReport, TableInfo, build_catalog};

@@ -1,0 +1,5 @@
+//! Ensembl VEP offline caches: the Perl data readers, the feature model, and
+//! the cache's tables.
+
+pub mod model;
+pub mod perl;
