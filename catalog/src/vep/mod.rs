@@ -4,3 +4,4 @@
 pub mod model;
 pub mod perl;
 pub mod sereal;
+pub mod storable;
