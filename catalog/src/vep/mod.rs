@@ -1,7 +1,12 @@
 //! Ensembl VEP offline caches: the Perl data readers, the feature model, and
 //! the cache's tables.
 
+pub mod exec;
+pub mod info;
+pub mod layout;
 pub mod model;
 pub mod perl;
 pub mod sereal;
 pub mod storable;
+pub mod table;
+pub mod variation;

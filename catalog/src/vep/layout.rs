@@ -1,0 +1,307 @@
+//! Where a VEP cache keeps its data: `<species>/<version>_<assembly>/` with
+//! `info.txt` and one directory per chromosome holding region files named
+//! `<start>-<end>.gz` (transcripts), `<start>-<end>_reg.gz` (regulatory and
+//! motif features), `<start>-<end>_var.gz` (known variants), `.sereal` for a
+//! Sereal cache, or one tabix `all_vars.gz` of known variants.
+
+use std::path::{Path, PathBuf};
+
+use super::info::{CacheInfo, Serialiser};
+
+/// What a region file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RegionKind {
+    Transcripts,
+    /// Regulatory and motif features.
+    Regulatory,
+    /// Known variants (text).
+    Variation,
+}
+
+/// One region file, with the interval its name covers (1-based closed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionFile {
+    pub kind: RegionKind,
+    pub chrom: String,
+    pub start: i64,
+    pub end: i64,
+    pub path: PathBuf,
+    pub serialiser: Serialiser,
+}
+
+impl RegionFile {
+    pub fn overlaps(&self, start: i64, end: i64) -> bool {
+        self.start <= end && self.end >= start
+    }
+}
+
+/// A chromosome directory: its region files sorted by start, and the tabix
+/// variation file when the cache has one.
+#[derive(Debug, Clone)]
+pub struct ChromDir {
+    pub name: String,
+    pub path: PathBuf,
+    pub regions: Vec<RegionFile>,
+    pub all_vars: Option<PathBuf>,
+}
+
+impl ChromDir {
+    pub fn files(&self, kind: RegionKind) -> impl Iterator<Item = &RegionFile> {
+        self.regions.iter().filter(move |r| r.kind == kind)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CacheLayout {
+    /// The `<version>_<assembly>` directory.
+    pub root: PathBuf,
+    pub chromosomes: Vec<ChromDir>,
+}
+
+/// Whether `dir` is a cache's `<version>_<assembly>` directory.
+pub fn is_cache_dir(dir: &Path) -> bool {
+    dir.join("info.txt").is_file()
+}
+
+/// The `<version>_<assembly>` directory `path` designates: itself when it
+/// holds `info.txt`, else its one subdirectory that does (a species
+/// directory with one release).
+pub fn find_cache_dir(path: &Path) -> Result<PathBuf, String> {
+    if !path.is_dir() {
+        return Err(format!("{}: not a directory", path.display()));
+    }
+    if is_cache_dir(path) {
+        return Ok(path.to_path_buf());
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir() && is_cache_dir(p))
+        .collect();
+    found.sort();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(format!(
+            "{}: not a VEP cache: no info.txt in it or in a <version>_<assembly> directory below it",
+            path.display()
+        )),
+        _ => Err(format!(
+            "{}: holds several VEP caches ({}); name one",
+            path.display(),
+            found
+                .iter()
+                .filter_map(|p| p.file_name()?.to_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// Parses a region file name: `25000001-26000000_reg.gz` ->
+/// (Regulatory, 25000001, 26000000, Storable).
+pub fn parse_region_name(name: &str) -> Option<(RegionKind, i64, i64, Serialiser)> {
+    let (stem, serialiser) = if let Some(s) = name.strip_suffix(".sereal") {
+        (s, Serialiser::Sereal)
+    } else {
+        (name.strip_suffix(".gz")?, Serialiser::Storable)
+    };
+    let (range, kind) = if let Some(r) = stem.strip_suffix("_reg") {
+        (r, RegionKind::Regulatory)
+    } else if let Some(r) = stem.strip_suffix("_var") {
+        (r, RegionKind::Variation)
+    } else {
+        (stem, RegionKind::Transcripts)
+    };
+    // Variation region files are text whatever the serialiser.
+    if kind == RegionKind::Variation && serialiser == Serialiser::Sereal {
+        return None;
+    }
+    let (start, end) = range.split_once('-')?;
+    let start: i64 = start.parse().ok()?;
+    let end: i64 = end.parse().ok()?;
+    (start >= 1 && start <= end).then_some((kind, start, end, serialiser))
+}
+
+impl CacheLayout {
+    /// Lists the chromosome directories and region files under `root`. Files
+    /// the serialiser does not use (a Storable `.gz` in a Sereal cache) are
+    /// left out, as VEP would not read them.
+    pub fn scan(root: &Path, info: &CacheInfo) -> Result<CacheLayout, String> {
+        let entries = std::fs::read_dir(root).map_err(|e| format!("{}: {e}", root.display()))?;
+        let mut chromosomes = Vec::new();
+        for entry in entries.filter_map(|e| e.ok()) {
+            let path = entry.path();
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_string)
+            else {
+                continue;
+            };
+            if !path.is_dir() || name.starts_with('.') {
+                continue;
+            }
+            let files = std::fs::read_dir(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut dir = ChromDir {
+                name: name.clone(),
+                path: path.clone(),
+                regions: Vec::new(),
+                all_vars: None,
+            };
+            for file in files.filter_map(|e| e.ok()) {
+                let file_path = file.path();
+                let Some(file_name) = file_path.file_name().and_then(|n| n.to_str()) else {
+                    continue;
+                };
+                if file_name == "all_vars.gz" {
+                    dir.all_vars = Some(file_path.clone());
+                    continue;
+                }
+                let Some((kind, start, end, serialiser)) = parse_region_name(file_name) else {
+                    continue;
+                };
+                if kind != RegionKind::Variation && serialiser != info.serialiser {
+                    continue;
+                }
+                dir.regions.push(RegionFile {
+                    kind,
+                    chrom: name.clone(),
+                    start,
+                    end,
+                    path: file_path,
+                    serialiser,
+                });
+            }
+            dir.regions
+                .sort_by(|a, b| (a.start, a.end, &a.path).cmp(&(b.start, b.end, &b.path)));
+            if !dir.regions.is_empty() || dir.all_vars.is_some() {
+                chromosomes.push(dir);
+            }
+        }
+        chromosomes.sort_by(|a, b| chrom_order(&a.name).cmp(&chrom_order(&b.name)));
+        Ok(CacheLayout {
+            root: root.to_path_buf(),
+            chromosomes,
+        })
+    }
+
+    /// The directory of `chrom`, accepting `chr21` for `21` and `chrM` for
+    /// `MT` (VEP caches name chromosomes without the prefix).
+    pub fn chrom(&self, chrom: &str) -> Option<&ChromDir> {
+        let find = |n: &str| self.chromosomes.iter().find(|c| c.name == n);
+        if let Some(c) = find(chrom) {
+            return Some(c);
+        }
+        let bare = chrom
+            .strip_prefix("chr")
+            .or_else(|| chrom.strip_prefix("Chr"))
+            .or_else(|| chrom.strip_prefix("CHR"));
+        match bare {
+            Some("M") => find("MT").or_else(|| find("M")),
+            Some(b) => find(b),
+            None if chrom == "MT" => find("chrM"),
+            None => find(&format!("chr{chrom}")),
+        }
+    }
+
+    /// Region files of `kind` overlapping `[start, end]` on `chrom`.
+    pub fn regions(&self, kind: RegionKind, chrom: &str, start: i64, end: i64) -> Vec<&RegionFile> {
+        self.chrom(chrom)
+            .map(|c| c.files(kind).filter(|r| r.overlaps(start, end)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every region file of `kind`, chromosome by chromosome.
+    pub fn all(&self, kind: RegionKind) -> impl Iterator<Item = &RegionFile> {
+        self.chromosomes.iter().flat_map(move |c| c.files(kind))
+    }
+
+    /// Whether `start` belongs to `file` among its chromosome's files of the
+    /// same kind. VEP writes a feature into every region file it overlaps;
+    /// a feature is reported by the file holding its start (the first or last
+    /// file when it starts outside them all), so each comes out once.
+    pub fn owns(&self, file: &RegionFile, start: i64) -> bool {
+        let Some(dir) = self.chrom(&file.chrom) else {
+            return true;
+        };
+        let mut files = dir.files(file.kind);
+        let first = files.next().is_none_or(|f| f.path == file.path);
+        let last = dir
+            .files(file.kind)
+            .last()
+            .is_none_or(|f| f.path == file.path);
+        (start >= file.start || first) && (start <= file.end || last)
+    }
+}
+
+/// Natural chromosome order: numbers, then X, Y, MT, then the rest by name.
+fn chrom_order(name: &str) -> (u8, u64, String) {
+    let bare = name.strip_prefix("chr").unwrap_or(name);
+    match bare.parse::<u64>() {
+        Ok(n) => (0, n, String::new()),
+        Err(_) => match bare {
+            "X" => (1, 0, String::new()),
+            "Y" => (1, 1, String::new()),
+            "MT" | "M" => (1, 2, String::new()),
+            _ => (2, 0, name.to_string()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_names() {
+        use RegionKind::*;
+        use Serialiser::*;
+        assert_eq!(
+            parse_region_name("25000001-26000000.gz"),
+            Some((Transcripts, 25000001, 26000000, Storable))
+        );
+        assert_eq!(
+            parse_region_name("1-1000000_reg.sereal"),
+            Some((Regulatory, 1, 1000000, Sereal))
+        );
+        assert_eq!(
+            parse_region_name("8000001-9000000_var.gz"),
+            Some((Variation, 8000001, 9000000, Storable))
+        );
+        assert_eq!(parse_region_name("all_vars.gz"), None);
+        assert_eq!(parse_region_name("info.txt"), None);
+        assert_eq!(parse_region_name("9-1.gz"), None);
+    }
+
+    #[test]
+    fn layout_ownership_and_chromosome_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("homo_sapiens").join("84_GRCh38");
+        std::fs::create_dir_all(root.join("21")).unwrap();
+        std::fs::create_dir_all(root.join("MT")).unwrap();
+        std::fs::write(root.join("info.txt"), "assembly\tGRCh38\n").unwrap();
+        for f in [
+            "1-1000000.gz",
+            "1000001-2000000.gz",
+            "1-1000000_var.gz",
+            "x.txt",
+        ] {
+            std::fs::write(root.join("21").join(f), "").unwrap();
+        }
+        std::fs::write(root.join("MT").join("1-1000000.sereal"), "").unwrap();
+        let info = CacheInfo::read(&root).unwrap();
+        let layout = CacheLayout::scan(&root, &info).unwrap();
+        // MT only has a Sereal file, which a Storable cache does not read.
+        assert_eq!(layout.chromosomes.len(), 1);
+        assert!(layout.chrom("chr21").is_some() && layout.chrom("21").is_some());
+        assert!(layout.chrom("chrMT").is_none());
+        let files = layout.regions(RegionKind::Transcripts, "chr21", 999_999, 1_000_001);
+        assert_eq!(files.len(), 2);
+        // A feature from 999_000 to 1_500_000 is in both files, owned by the first.
+        assert!(layout.owns(files[0], 999_000) && !layout.owns(files[1], 999_000));
+        // One starting before every file belongs to the first.
+        assert!(layout.owns(files[0], -5));
+        assert_eq!(find_cache_dir(&root.parent().unwrap()).unwrap(), root);
+        assert!(find_cache_dir(&root.join("21")).is_err());
+    }
+}

@@ -1,0 +1,395 @@
+//! A VEP cache opened once and shared: its info and layout, decoded region
+//! files kept in a small LRU, the lookups `annotate_vep` uses, and the
+//! `TableProvider` of its six tables.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::Session;
+use datafusion::common::{DataFusionError, Result};
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+
+use super::exec::{VepScanExec, feature_schema};
+use super::info::CacheInfo;
+use super::layout::{CacheLayout, RegionFile, RegionKind, find_cache_dir};
+use super::model::{MotifFeature, RegulatoryFeature, Transcript};
+use super::variation::{KnownVariant, VariationColumns};
+use crate::region::RegionFilter;
+use crate::text::{Region, TextSource};
+
+/// Decoded region files kept per cache: a human region file decodes to tens
+/// of megabytes, and annotation revisits the same few regions.
+const DEFAULT_LRU_FILES: usize = 8;
+
+/// The features of one decoded region file.
+#[derive(Debug, Default)]
+pub struct RegionData {
+    pub transcripts: Vec<Arc<Transcript>>,
+    pub regulatory: Vec<Arc<RegulatoryFeature>>,
+    pub motifs: Vec<Arc<MotifFeature>>,
+    /// Known variants of a `_var.gz` file.
+    pub variants: Vec<KnownVariant>,
+}
+
+/// A small least-recently-used map: few entries, so a vector is enough.
+#[derive(Debug)]
+struct Lru {
+    capacity: usize,
+    /// Most recent last.
+    entries: Vec<(PathBuf, Arc<RegionData>)>,
+}
+
+impl Lru {
+    fn get(&mut self, path: &Path) -> Option<Arc<RegionData>> {
+        let i = self.entries.iter().position(|(p, _)| p == path)?;
+        let entry = self.entries.remove(i);
+        let data = entry.1.clone();
+        self.entries.push(entry);
+        Some(data)
+    }
+
+    fn put(&mut self, path: PathBuf, data: Arc<RegionData>) {
+        self.entries.retain(|(p, _)| *p != path);
+        self.entries.push((path, data));
+        while self.entries.len() > self.capacity {
+            self.entries.remove(0);
+        }
+    }
+}
+
+/// An opened VEP cache directory.
+#[derive(Debug)]
+pub struct VepCache {
+    root: PathBuf,
+    info: CacheInfo,
+    layout: CacheLayout,
+    variation: Arc<VariationColumns>,
+    lru: Mutex<Lru>,
+    /// Opened `all_vars.gz` files with their tabix index, per path.
+    all_vars: Mutex<HashMap<PathBuf, Arc<TextSource>>>,
+}
+
+fn exec_err(message: String) -> DataFusionError {
+    DataFusionError::Execution(message)
+}
+
+impl VepCache {
+    /// Opens the cache at `path`: a `<version>_<assembly>` directory with
+    /// `info.txt`, or a species directory holding exactly one.
+    pub fn open(path: &Path) -> Result<Arc<VepCache>> {
+        VepCache::open_with(path, DEFAULT_LRU_FILES)
+    }
+
+    /// As [`VepCache::open`], keeping up to `lru_files` decoded region files.
+    pub fn open_with(path: &Path, lru_files: usize) -> Result<Arc<VepCache>> {
+        let root = find_cache_dir(path).map_err(exec_err)?;
+        let info = CacheInfo::read(&root).map_err(exec_err)?;
+        let layout = CacheLayout::scan(&root, &info).map_err(exec_err)?;
+        let variation = Arc::new(VariationColumns::new(&info));
+        Ok(Arc::new(VepCache {
+            root,
+            info,
+            layout,
+            variation,
+            lru: Mutex::new(Lru {
+                capacity: lru_files.max(1),
+                entries: Vec::new(),
+            }),
+            all_vars: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// The `<version>_<assembly>` directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn info(&self) -> &CacheInfo {
+        &self.info
+    }
+
+    pub fn layout(&self) -> &CacheLayout {
+        &self.layout
+    }
+
+    pub fn variation_columns(&self) -> &Arc<VariationColumns> {
+        &self.variation
+    }
+
+    /// Transcripts overlapping `[start, end]` (1-based closed) on `chrom`
+    /// (`21` or `chr21`), each once even when it spans region files.
+    pub fn transcripts(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<Arc<Transcript>>> {
+        self.features(
+            RegionKind::Transcripts,
+            chrom,
+            start,
+            end,
+            |d| &d.transcripts,
+            |t| (t.start, t.end),
+        )
+    }
+
+    /// Regulatory features overlapping `[start, end]` on `chrom`.
+    pub fn regulatory(
+        &self,
+        chrom: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<Arc<RegulatoryFeature>>> {
+        self.features(
+            RegionKind::Regulatory,
+            chrom,
+            start,
+            end,
+            |d| &d.regulatory,
+            |f| (f.start, f.end),
+        )
+    }
+
+    /// Motif features overlapping `[start, end]` on `chrom`.
+    pub fn motifs(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<Arc<MotifFeature>>> {
+        self.features(
+            RegionKind::Regulatory,
+            chrom,
+            start,
+            end,
+            |d| &d.motifs,
+            |f| (f.start, f.end),
+        )
+    }
+
+    fn features<T>(
+        &self,
+        kind: RegionKind,
+        chrom: &str,
+        start: i64,
+        end: i64,
+        pick: impl Fn(&RegionData) -> &Vec<Arc<T>>,
+        span: impl Fn(&T) -> (i64, i64),
+    ) -> Result<Vec<Arc<T>>> {
+        let mut out = Vec::new();
+        for file in self.layout.regions(kind, chrom, start, end) {
+            let data = self.region(file)?;
+            for f in pick(&data) {
+                let (s, e) = span(f);
+                if s <= end && e.max(s) >= start && self.layout.owns(file, s) {
+                    out.push(f.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Known variants overlapping `[start, end]` on `chrom`, from the
+    /// region `_var.gz` files or the tabix `all_vars.gz`.
+    pub fn variation(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<KnownVariant>> {
+        let Some(dir) = self.layout.chrom(chrom) else {
+            return Ok(vec![]);
+        };
+        let mut out = Vec::new();
+        if let Some(path) = &dir.all_vars {
+            let source = self.all_vars_source(path)?;
+            let region = Region {
+                chrom: dir.name.clone(),
+                start,
+                end,
+            };
+            let regions = [region];
+            for unit in source.plan(&regions, 1)? {
+                let mut lines = source.open_unit(&unit)?;
+                let mut buf = Vec::new();
+                loop {
+                    let more = lines.next_line(&mut buf).map_err(|e| {
+                        exec_err(format!("{}: {}: {e}", source.display, lines.location()))
+                    })?;
+                    if !more {
+                        break;
+                    }
+                    let line = String::from_utf8_lossy(&buf);
+                    let parsed = self.variation.parse(&line, &dir.name).map_err(|e| {
+                        exec_err(format!("{}: {}: {e}", source.display, lines.location()))
+                    })?;
+                    if let Some(v) = parsed
+                        && v.start <= end
+                        && v.end.max(v.start) >= start
+                        && self
+                            .layout
+                            .chrom(&v.chrom)
+                            .is_some_and(|c| c.name == dir.name)
+                    {
+                        out.push(v);
+                    }
+                }
+            }
+            return Ok(out);
+        }
+        for file in dir
+            .files(RegionKind::Variation)
+            .filter(|f| f.overlaps(start, end))
+        {
+            let data = self.region(file)?;
+            out.extend(
+                data.variants
+                    .iter()
+                    .filter(|v| v.start <= end && v.end.max(v.start) >= start)
+                    .cloned(),
+            );
+        }
+        Ok(out)
+    }
+
+    /// `all_vars.gz` opened once (its index read once).
+    pub(crate) fn all_vars_source(&self, path: &Path) -> Result<Arc<TextSource>> {
+        let mut map = self.all_vars.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = map.get(path) {
+            return Ok(s.clone());
+        }
+        let source = Arc::new(TextSource::open(path, &mut |_, _| Ok(0))?);
+        if let Some(w) = &source.index_warning {
+            tracing::warn!("{w}");
+        }
+        map.insert(path.to_path_buf(), source.clone());
+        Ok(source)
+    }
+
+    /// A region file decoded (through the LRU). Errors name the file.
+    pub fn region(&self, file: &RegionFile) -> Result<Arc<RegionData>> {
+        if let Some(hit) = self
+            .lru
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&file.path)
+        {
+            return Ok(hit);
+        }
+        // Decoded outside the lock: two scans may decode the same file at
+        // once, which costs time but never blocks the other files.
+        let data = Arc::new(super::exec::decode_region(file, &self.variation)?);
+        self.lru
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .put(file.path.clone(), data.clone());
+        Ok(data)
+    }
+}
+
+/// The six tables of a cache schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VepTableKind {
+    Transcripts,
+    Exons,
+    Translations,
+    Regulatory,
+    Motifs,
+    Variation,
+}
+
+impl VepTableKind {
+    pub const ALL: [VepTableKind; 6] = [
+        VepTableKind::Transcripts,
+        VepTableKind::Exons,
+        VepTableKind::Translations,
+        VepTableKind::Regulatory,
+        VepTableKind::Motifs,
+        VepTableKind::Variation,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            VepTableKind::Transcripts => "transcripts",
+            VepTableKind::Exons => "exons",
+            VepTableKind::Translations => "translations",
+            VepTableKind::Regulatory => "regulatory",
+            VepTableKind::Motifs => "motifs",
+            VepTableKind::Variation => "variation",
+        }
+    }
+
+    /// The region files this table reads.
+    pub fn region_kind(self) -> RegionKind {
+        match self {
+            VepTableKind::Transcripts | VepTableKind::Exons | VepTableKind::Translations => {
+                RegionKind::Transcripts
+            }
+            VepTableKind::Regulatory | VepTableKind::Motifs => RegionKind::Regulatory,
+            VepTableKind::Variation => RegionKind::Variation,
+        }
+    }
+}
+
+/// One table of a cache. `annotate_vep` finds the cache of a registered
+/// schema by downcasting any of its tables' provider to this type
+/// (`let any: &dyn Any = provider.as_ref(); any.downcast_ref::<VepCacheTable>()`).
+#[derive(Debug)]
+pub struct VepCacheTable {
+    cache: Arc<VepCache>,
+    kind: VepTableKind,
+    schema: SchemaRef,
+}
+
+impl VepCacheTable {
+    pub fn new(cache: Arc<VepCache>, kind: VepTableKind) -> VepCacheTable {
+        let schema = match kind {
+            VepTableKind::Variation => cache.variation.schema(),
+            _ => feature_schema(kind),
+        };
+        VepCacheTable {
+            cache,
+            kind,
+            schema,
+        }
+    }
+
+    pub fn cache(&self) -> &Arc<VepCache> {
+        &self.cache
+    }
+
+    pub fn kind(&self) -> VepTableKind {
+        self.kind
+    }
+}
+
+#[async_trait]
+impl TableProvider for VepCacheTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(RegionFilter::pushdown(filters))
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let projected = match projection {
+            Some(p) => Arc::new(self.schema.project(p)?),
+            None => self.schema.clone(),
+        };
+        let regions = RegionFilter::from_filters(filters, false).regions();
+        Ok(Arc::new(VepScanExec::new(
+            self.cache.clone(),
+            self.kind,
+            projected,
+            regions,
+            limit,
+            state.config().target_partitions(),
+        )?))
+    }
+}
