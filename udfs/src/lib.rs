@@ -6,6 +6,7 @@
 pub mod args;
 pub mod depth;
 pub mod interval;
+pub mod vep;
 
 use std::sync::Arc;
 

@@ -1,0 +1,346 @@
+//! VEP's output fields and how it writes them (OutputFactory): names in
+//! `--tab --everything` order, coordinates as `1033`, `991-992`, `?-5`,
+//! transcript attributes (TSL `5`, APPRIS `P1`, CANONICAL `YES`). A field VEP
+//! writes as `-` is NULL here.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int64Builder, RecordBatch, StringBuilder, UInt32Array};
+use arrow::compute::take;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::Result;
+
+use super::annotate::TvaRow;
+use super::consequence::{Term, impact, join};
+use super::pick::PickInfo;
+use super::transcript::TxView;
+
+/// VEP's fields in `--tab --everything` order (Uploaded_variation .. TRANSCRIPTION_FACTORS).
+pub const FIELDS: &[&str] = &[
+    "Uploaded_variation",
+    "Location",
+    "Allele",
+    "Gene",
+    "Feature",
+    "Feature_type",
+    "Consequence",
+    "cDNA_position",
+    "CDS_position",
+    "Protein_position",
+    "Amino_acids",
+    "Codons",
+    "Existing_variation",
+    "IMPACT",
+    "DISTANCE",
+    "STRAND",
+    "FLAGS",
+    "VARIANT_CLASS",
+    "SYMBOL",
+    "SYMBOL_SOURCE",
+    "HGNC_ID",
+    "BIOTYPE",
+    "CANONICAL",
+    "MANE",
+    "MANE_SELECT",
+    "MANE_PLUS_CLINICAL",
+    "TSL",
+    "APPRIS",
+    "CCDS",
+    "ENSP",
+    "SWISSPROT",
+    "TREMBL",
+    "UNIPARC",
+    "UNIPROT_ISOFORM",
+    "GENE_PHENO",
+    "SIFT",
+    "PolyPhen",
+    "EXON",
+    "INTRON",
+    "DOMAINS",
+    "miRNA",
+    "AF",
+    "AFR_AF",
+    "AMR_AF",
+    "EAS_AF",
+    "EUR_AF",
+    "SAS_AF",
+    "gnomADe_AF",
+    "gnomADe_AFR_AF",
+    "gnomADe_AMR_AF",
+    "gnomADe_ASJ_AF",
+    "gnomADe_EAS_AF",
+    "gnomADe_FIN_AF",
+    "gnomADe_MID_AF",
+    "gnomADe_NFE_AF",
+    "gnomADe_REMAINING_AF",
+    "gnomADe_SAS_AF",
+    "gnomADg_AF",
+    "gnomADg_AFR_AF",
+    "gnomADg_AMI_AF",
+    "gnomADg_AMR_AF",
+    "gnomADg_ASJ_AF",
+    "gnomADg_EAS_AF",
+    "gnomADg_FIN_AF",
+    "gnomADg_MID_AF",
+    "gnomADg_NFE_AF",
+    "gnomADg_REMAINING_AF",
+    "gnomADg_SAS_AF",
+    "MAX_AF",
+    "MAX_AF_POPS",
+    "CLIN_SIG",
+    "SOMATIC",
+    "PHENO",
+    "PUBMED",
+    "MOTIF_NAME",
+    "MOTIF_POS",
+    "HIGH_INF_POS",
+    "MOTIF_SCORE_CHANGE",
+    "TRANSCRIPTION_FACTORS",
+];
+
+/// Integer fields; the rest are text.
+const INTEGER: &[&str] = &["DISTANCE", "STRAND"];
+
+pub fn field_index(name: &str) -> usize {
+    FIELDS
+        .iter()
+        .position(|f| *f == name)
+        .unwrap_or_else(|| panic!("unknown VEP field {name}"))
+}
+
+/// OutputFactory::format_coords: `5`, `5-7`, an insertion `7-8`, `?-5`, `5-?`.
+pub fn format_coords(start: Option<i64>, end: Option<i64>) -> Option<String> {
+    match (start, end) {
+        (Some(s), Some(e)) if s > e => Some(format!("{e}-{s}")),
+        (Some(s), Some(e)) if s == e => Some(s.to_string()),
+        (Some(s), Some(e)) => Some(format!("{s}-{e}")),
+        (Some(s), None) => Some(format!("{s}-?")),
+        (None, Some(e)) => Some(format!("?-{e}")),
+        (None, None) => None,
+    }
+}
+
+/// One output row: the input row it annotates and VEP's fields.
+#[derive(Debug, Clone)]
+pub struct OutRow {
+    pub input: usize,
+    pub values: Vec<Option<String>>,
+    /// Consequence terms, kept for pick and the scalar form.
+    pub terms: Vec<Term>,
+    pub pick: PickInfo,
+}
+
+impl OutRow {
+    pub fn new(input: usize) -> OutRow {
+        OutRow {
+            input,
+            values: vec![None; FIELDS.len()],
+            terms: Vec::new(),
+            pick: PickInfo::default(),
+        }
+    }
+
+    pub fn set(&mut self, name: &str, value: Option<String>) {
+        self.values[field_index(name)] = value.filter(|v| !v.is_empty() && v != "-");
+    }
+
+    /// Sets a value kept as written, `-` included (a deleted allele).
+    pub fn set_raw(&mut self, name: &str, value: String) {
+        self.values[field_index(name)] = Some(value);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values[field_index(name)].as_deref()
+    }
+
+    pub fn set_terms(&mut self, terms: Vec<Term>) {
+        self.set("Consequence", Some(join(&terms)));
+        self.set("IMPACT", impact(&terms).map(|i| i.as_str().to_string()));
+        self.terms = terms;
+    }
+}
+
+/// The fields a transcript row takes from the transcript and the allele's effect.
+pub fn transcript_fields(row: &mut OutRow, tx: &TxView, tva: &TvaRow) {
+    let tr = &tx.tr;
+    row.pick = PickInfo::of(tx);
+    row.set("Gene", tr.gene_stable_id.clone());
+    row.set("Feature", Some(tr.stable_id.clone()));
+    row.set("Feature_type", Some("Transcript".into()));
+    row.set_terms(tva.terms.clone());
+    row.set("cDNA_position", format_coords(tva.cdna.0, tva.cdna.1));
+    row.set("CDS_position", format_coords(tva.cds.0, tva.cds.1));
+    row.set(
+        "Protein_position",
+        format_coords(tva.protein.0, tva.protein.1),
+    );
+    row.set("Amino_acids", tva.amino_acids.clone());
+    row.set("Codons", tva.codons.clone());
+    row.set("DISTANCE", tva.distance.map(|d| d.to_string()));
+    row.set("STRAND", Some(tr.strand.to_string()));
+    let flags = tx.flags();
+    row.set("FLAGS", (!flags.is_empty()).then(|| flags.join(",")));
+    row.set("SYMBOL", tr.gene_symbol.clone());
+    row.set("SYMBOL_SOURCE", tr.gene_symbol_source.clone());
+    row.set("HGNC_ID", tr.gene_hgnc_id.clone());
+    row.set("BIOTYPE", Some(tr.biotype.clone()));
+    row.set("CANONICAL", tr.is_canonical.then(|| "YES".into()));
+    row.set(
+        "MANE_SELECT",
+        tx.attribute("MANE_Select").map(str::to_string),
+    );
+    row.set(
+        "MANE_PLUS_CLINICAL",
+        tx.attribute("MANE_Plus_Clinical").map(str::to_string),
+    );
+    row.set("TSL", tx.attribute("TSL").and_then(tsl));
+    row.set("APPRIS", tx.attribute("appris").map(appris));
+    row.set("CCDS", tr.ccds.clone());
+    let ensp = tr
+        .translation
+        .as_ref()
+        .and_then(|t| t.stable_id.clone())
+        .or_else(|| tr.protein.clone());
+    row.set("ENSP", ensp);
+    row.set("SWISSPROT", tr.swissprot.clone());
+    row.set("TREMBL", tr.trembl.clone());
+    row.set("UNIPARC", tr.uniparc.clone());
+    row.set("GENE_PHENO", tr.gene_phenotype.then(|| "1".into()));
+    row.set("EXON", tva.exon.clone());
+    row.set("INTRON", tva.intron.clone());
+    row.set("DOMAINS", domains(tx, tva));
+}
+
+/// `tsl1` (maybe with a note in parentheses) -> `1`.
+fn tsl(value: &str) -> Option<String> {
+    let digits: String = value
+        .trim_start_matches("tsl")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    (!digits.is_empty()).then_some(digits)
+}
+
+/// `principal1` -> `P1`, `alternative2` -> `A2`.
+fn appris(value: &str) -> String {
+    value.replace("principal", "P").replace("alternative", "A")
+}
+
+/// Protein features overlapping the variant's peptide span: `analysis:name`.
+fn domains(tx: &TxView, tva: &TvaRow) -> Option<String> {
+    let (s, e) = match tva.protein {
+        (Some(s), Some(e)) => (s.min(e), s.max(e)),
+        (Some(p), None) | (None, Some(p)) => (p, p),
+        _ => return None,
+    };
+    let mut out: Vec<String> = Vec::new();
+    for f in &tx.tr.protein_features {
+        if f.end >= s && f.start <= e {
+            let label = format!(
+                "{}:{}",
+                f.analysis.as_deref().unwrap_or("").replace(' ', "_"),
+                f.hseqname.as_deref().unwrap_or("")
+            );
+            if !out.contains(&label) {
+                out.push(label);
+            }
+        }
+    }
+    (!out.is_empty()).then(|| out.join(","))
+}
+
+/// The output schema: the input's columns (renamed `input_<name>` if a VEP
+/// field has the same name) then VEP's fields.
+pub fn output_schema(input: &Schema) -> SchemaRef {
+    let mut fields: Vec<Field> = input
+        .fields()
+        .iter()
+        .map(|f| {
+            if FIELDS.contains(&f.name().as_str()) {
+                f.as_ref().clone().with_name(format!("input_{}", f.name()))
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    for name in FIELDS {
+        let t = if INTEGER.contains(name) {
+            DataType::Int64
+        } else {
+            DataType::Utf8
+        };
+        fields.push(Field::new(*name, t, true));
+    }
+    Arc::new(Schema::new(fields).with_metadata(input.metadata().clone()))
+}
+
+/// The rows as a batch: input columns repeated per row, VEP fields after.
+pub fn build_batch(
+    schema: &SchemaRef,
+    input: &RecordBatch,
+    rows: &[OutRow],
+) -> Result<RecordBatch> {
+    let idx = UInt32Array::from_iter_values(rows.iter().map(|r| r.input as u32));
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for c in input.columns() {
+        columns.push(take(c.as_ref(), &idx, None)?);
+    }
+    for (i, name) in FIELDS.iter().enumerate() {
+        if INTEGER.contains(name) {
+            let mut b = Int64Builder::with_capacity(rows.len());
+            for r in rows {
+                b.append_option(r.values[i].as_deref().and_then(|v| v.parse::<i64>().ok()));
+            }
+            columns.push(Arc::new(b.finish()));
+        } else {
+            let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 8);
+            for r in rows {
+                b.append_option(r.values[i].as_deref());
+            }
+            columns.push(Arc::new(b.finish()));
+        }
+    }
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coordinates_and_attributes() {
+        assert_eq!(
+            format_coords(Some(1033), Some(1033)).as_deref(),
+            Some("1033")
+        );
+        assert_eq!(
+            format_coords(Some(1746), Some(1745)).as_deref(),
+            Some("1745-1746")
+        );
+        assert_eq!(
+            format_coords(Some(991), Some(992)).as_deref(),
+            Some("991-992")
+        );
+        assert_eq!(format_coords(None, Some(5)).as_deref(), Some("?-5"));
+        assert_eq!(format_coords(Some(5), None).as_deref(), Some("5-?"));
+        assert_eq!(format_coords(None, None), None);
+        assert_eq!(
+            tsl("tsl5 (assigned to previous version 7)").as_deref(),
+            Some("5")
+        );
+        assert_eq!(tsl("tslNA"), None);
+        assert_eq!(appris("principal1"), "P1");
+        assert_eq!(appris("alternative2"), "A2");
+        let mut r = OutRow::new(0);
+        r.set("Codons", Some("-".into()));
+        assert_eq!(r.get("Codons"), None);
+        r.set_raw("Allele", "-".into());
+        assert_eq!(r.get("Allele"), Some("-"));
+        r.set_terms(vec![Term::SpliceRegion, Term::Missense]);
+        assert_eq!(
+            r.get("Consequence"),
+            Some("missense_variant,splice_region_variant")
+        );
+        assert_eq!(r.get("IMPACT"), Some("MODERATE"));
+    }
+}
