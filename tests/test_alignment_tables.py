@@ -7,13 +7,24 @@ on an indexed BAM are compared with ``samtools view FILE REGION``.
 
 from __future__ import annotations
 
+import os
 import subprocess
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _support import SHARED_DATA, adbc_connect, require_native, require_tool, sanitize
+from _support import (
+    REPO,
+    SHARED_DATA,
+    adbc_connect,
+    make_bench_data,
+    physical_plan,
+    require_native,
+    require_tool,
+    sanitize,
+)
 from conftest import free_port, start_server, stop_server
 
 ALIGNMENT_DIR = SHARED_DATA / "htslib" / "alignment"
@@ -160,3 +171,56 @@ def test_region_query_uses_the_index_and_matches_samtools(uri: str) -> None:
     assert sorted(query(uri, sql)) == expected
     plan = "\n".join(str(r) for r in query(uri, f"EXPLAIN {sql}"))
     assert "via index" in plan, plan
+
+
+# make_data.py's small BAM (400k reads, ~18 MB): large enough to be cut into partitions.
+SMALL_DIR = REPO / "bench" / "out" / "small"
+
+
+@pytest.fixture(scope="module")
+def reads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    require_native()
+    for tool in ("samtools", "minimap2", "wgsim"):
+        require_tool(tool)
+    bam = make_bench_data(SMALL_DIR, "bam") / "reads.bam"
+    port = free_port()
+    proc, _ = start_server(
+        [str(bam)], host="127.0.0.1", port=port, log_dir=tmp_path_factory.mktemp("reads-server")
+    )
+    try:
+        yield f"grpc://127.0.0.1:{port}", bam
+    finally:
+        stop_server(proc)
+
+
+def test_partitioned_scan_reads_every_record_once(reads: tuple[str, Path]) -> None:
+    """Partitions cut at index positions read each record exactly once, unmapped ones included."""
+    uri, bam = reads
+    sql = "SELECT name, flags FROM reads"
+    if (os.cpu_count() or 1) >= 2:
+        plan = physical_plan(uri, sql)
+        assert "partitions=" in plan, f"a whole-file scan of an indexed BAM is not split:\n{plan}"
+    expected = Counter((f[0], int(f[1])) for f in samtools("view", str(bam)))
+    got = Counter(query(uri, sql))
+    assert got == expected
+
+
+# SQL predicate -> samtools view options selecting the same records.
+RECORD_FILTERS = [
+    ("mapping_quality >= 30 AND flags & 4 = 0", ["-q", "30", "-F", "4"]),
+    ("(flags & 16) != 0", ["-f", "16"]),
+    ("flags & 3 = 1", ["-f", "1", "-F", "2"]),
+    ("mapping_quality BETWEEN 1 AND 20", ["-e", "mapq >= 1 && mapq <= 20"]),
+    ("60 > mapping_quality AND (flags & 4) = 0", ["-F", "4", "-e", "mapq < 60"]),
+]
+
+
+@pytest.mark.parametrize(("where", "args"), RECORD_FILTERS, ids=[w for w, _ in RECORD_FILTERS])
+def test_record_filters_are_checked_early_and_match_samtools(
+    reads: tuple[str, Path], where: str, args: list[str]
+) -> None:
+    uri, bam = reads
+    sql = f"SELECT count(*) FROM reads WHERE {where}"
+    assert "record_filter=[" in physical_plan(uri, sql)
+    expected = int(subprocess.check_output(["samtools", "view", "-c", *args, str(bam)]))
+    assert query(uri, sql)[0][0] == expected

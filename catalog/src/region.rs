@@ -13,7 +13,7 @@ enum Pos {
     End,
 }
 
-fn column(e: &Expr) -> Option<&Column> {
+pub(crate) fn column(e: &Expr) -> Option<&Column> {
     match e {
         Expr::Column(c) => Some(c),
         Expr::Cast(c) => column(&c.expr),
@@ -21,7 +21,7 @@ fn column(e: &Expr) -> Option<&Column> {
     }
 }
 
-fn int(e: &Expr) -> Option<i64> {
+pub(crate) fn int(e: &Expr) -> Option<i64> {
     match e {
         Expr::Literal(v, _) => match v {
             ScalarValue::Int8(Some(x)) => Some(*x as i64),
