@@ -1,6 +1,7 @@
 //! Ensembl VEP offline caches: the Perl data readers, the feature model, and
 //! the cache's tables.
 
+pub mod convert;
 pub mod exec;
 pub mod info;
 pub mod layout;

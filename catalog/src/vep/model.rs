@@ -56,6 +56,9 @@ pub struct Transcript {
     pub seq_edits: Vec<SeqEdit>,
     /// SIFT / PolyPhen matrices as cached (still compressed).
     pub predictions: Vec<PredictionMatrix>,
+    /// Merged caches only: the cache a transcript came from (`Ensembl`,
+    /// `RefSeq`), which VEP prints as SOURCE.
+    pub source_cache: Option<String>,
 }
 
 /// A `Bio::EnsEMBL::Exon`.

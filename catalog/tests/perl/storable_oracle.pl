@@ -7,6 +7,8 @@
 #   storable_oracle.pl native IN OUT       re-store IN in native byte order
 #   storable_oracle.pl synthetic NET NATIVE  every opcode VEP may use, both orders
 #   storable_oracle.pl tied OUT | code OUT   files the decoder must refuse
+#   storable_oracle.pl model FILE          the region file's features, shaped as
+#                                          the Rust model (tests/vep_convert.rs)
 #
 # Canonical form: undef -> null; a string -> {"s": hex of its bytes (UTF-8
 # when Perl flags it so)}; an integer -> {"i": "decimal"}; a float ->
@@ -17,6 +19,7 @@
 use strict;
 use warnings;
 use B ();
+use Digest::MD5 ();
 use Hash::Util ();
 use JSON::PP ();
 use Scalar::Util qw(blessed refaddr reftype weaken);
@@ -128,12 +131,154 @@ sub synthetic {
     return $d;
 }
 
+# --- The feature model, read straight off the Perl objects. ---
+
+sub int_or_undef { defined $_[0] && $_[0] ne '' ? 0 + $_[0] : undef }
+sub str_or_undef { defined $_[0] ? "$_[0]" : undef }
+sub xref { defined $_[0] && $_[0] ne '' && $_[0] ne '-' ? "$_[0]" : undef }
+sub truth { $_[0] ? JSON::PP::true : JSON::PP::false }
+
+sub seq_of {
+    my ($s) = @_;
+    return undef unless defined $s;
+    if (ref $s) {
+        $s = $s->{primary_seq} if exists $s->{primary_seq};
+        $s = $s->{seq};
+    }
+    return defined $s && $s ne '' ? "$s" : undef;
+}
+
+sub exon_model {
+    my ($e) = @_;
+    return {
+        stable_id => str_or_undef($e->{stable_id}),
+        start => 0 + $e->{start}, end => 0 + $e->{end}, strand => 0 + $e->{strand},
+        phase => int_or_undef($e->{phase}) // -1, end_phase => int_or_undef($e->{end_phase}) // -1,
+    };
+}
+
+sub transcript_model {
+    my ($chrom, $t) = @_;
+    my $c = $t->{_variation_effect_feature_cache} || {};
+    my $tl = $t->{translation};
+    my $preds = $c->{protein_function_predictions} || {};
+    my @preds;
+    for my $key (sort keys %$preds) {
+        my $m = $preds->{$key};
+        next unless ref $m;
+        my ($prefix) = split /_/, $key;
+        push @preds, {
+            analysis => str_or_undef($m->{analysis}) // $prefix,
+            sub_analysis => str_or_undef($m->{sub_analysis}),
+            translation_md5 => str_or_undef($m->{translation_md5}),
+            matrix_md5 => Digest::MD5::md5_hex($m->{matrix} // ''),
+            compressed => truth($m->{matrix_compressed}),
+        };
+    }
+    return {
+        chrom => $chrom,
+        start => 0 + $t->{start}, end => 0 + $t->{end}, strand => 0 + $t->{strand},
+        stable_id => "$t->{stable_id}",
+        version => int_or_undef($t->{version}),
+        biotype => $t->{biotype} // '',
+        source => str_or_undef($t->{source}),
+        source_cache => str_or_undef($t->{_source_cache}),
+        is_canonical => truth($t->{is_canonical}),
+        gene_stable_id => str_or_undef($t->{_gene_stable_id} // ($t->{_gene} ? $t->{_gene}{stable_id} : undef)),
+        gene_symbol => xref($t->{_gene_symbol}),
+        gene_symbol_source => xref($t->{_gene_symbol_source}),
+        gene_hgnc_id => xref($t->{_gene_hgnc_id}),
+        gene_phenotype => truth($t->{_gene_phenotype}),
+        map({ substr($_, 1) => xref($t->{$_}) } qw(_ccds _refseq _protein _swissprot _trembl _uniparc)),
+        map({ $_ => int_or_undef($t->{$_}) }
+            qw(cdna_coding_start cdna_coding_end coding_region_start coding_region_end)),
+        attributes => [ map { [ "$_->{code}", "$_->{value}" ] }
+            grep { defined $_->{code} && defined $_->{value} } @{ $t->{attributes} || [] } ],
+        exons => [ map { exon_model($_) } @{ $t->{_trans_exon_array} } ],
+        introns => [ map { [ 0 + $_->{start}, 0 + $_->{end} ] } @{ $c->{introns} || [] } ],
+        translation => $tl ? {
+            stable_id => str_or_undef($tl->{stable_id}),
+            version => int_or_undef($tl->{version}),
+            start => 0 + $tl->{start}, end => 0 + $tl->{end},
+            start_exon => $tl->{start_exon} ? str_or_undef($tl->{start_exon}{stable_id}) : undef,
+            end_exon => $tl->{end_exon} ? str_or_undef($tl->{end_exon}{stable_id}) : undef,
+        } : undef,
+        map({ $_ => seq_of($c->{$_}) } qw(translateable_seq peptide five_prime_utr three_prime_utr)),
+        codon_table => int_or_undef($c->{codon_table}) // 1,
+        protein_features => [ map { {
+            start => 0 + $_->{start}, end => 0 + $_->{end},
+            analysis => $_->{analysis} ? str_or_undef($_->{analysis}{_display_label}) : undef,
+            hseqname => str_or_undef($_->{hseqname}),
+        } } @{ $c->{protein_features} || [] } ],
+        seq_edits => [ map { {
+            code => str_or_undef($_->{code}), start => 0 + $_->{start}, end => 0 + $_->{end},
+            alt_seq => $_->{alt_seq} // '',
+        } } @{ $c->{seq_edits} || [] } ],
+        predictions => \@preds,
+    };
+}
+
+sub regulatory_model {
+    my ($chrom, $r) = @_;
+    my $ct = $r->{cell_types} || {};
+    return {
+        chrom => $chrom,
+        start => 0 + $r->{start}, end => 0 + $r->{end}, strand => 0 + $r->{strand},
+        stable_id => "$r->{stable_id}",
+        feature_type => $r->{feature_type} // '',
+        epigenome_count => int_or_undef($r->{epigenome_count}),
+        cell_types => [ map { [ $_, $ct->{$_} // '' ] } sort keys %$ct ],
+    };
+}
+
+sub motif_model {
+    my ($chrom, $m) = @_;
+    my $bm = $m->{binding_matrix};
+    my $el = $bm ? $bm->{elements} || {} : {};
+    my $orf = $m->{overlapping_RegulatoryFeature};
+    return {
+        chrom => $chrom,
+        start => 0 + $m->{start}, end => 0 + $m->{end}, strand => 0 + $m->{strand},
+        stable_id => str_or_undef($m->{stable_id}),
+        score => defined $m->{score} ? 0 + $m->{score} : undef,
+        binding_matrix => $bm ? {
+            stable_id => str_or_undef($bm->{stable_id}),
+            name => str_or_undef($bm->{name}),
+            threshold => defined $bm->{threshold} ? 0 + $bm->{threshold} : undef,
+            elements => [ map { my $p = $_; [ 0 + $p, [ map { [ $_, 0 + $el->{$p}{$_} ] } sort keys %{ $el->{$p} } ] ] }
+                sort { $a <=> $b } keys %$el ],
+            transcription_factors => [ map { str_or_undef($_->{display_name} // $_->{production_name}) }
+                @{ $bm->{associated_transcription_factor_complexes} || [] } ],
+        } : undef,
+        cell_types => ref $m->{cell_types} eq 'ARRAY' ? [ @{ $m->{cell_types} } ] : [ sort keys %{ $m->{cell_types} || {} } ],
+        overlapping_regulatory_feature => ref $orf ? str_or_undef($orf->{stable_id}) : str_or_undef($orf),
+        seq => seq_of($m->{_variation_effect_feature_cache} ? $m->{_variation_effect_feature_cache}{seq} : undef),
+    };
+}
+
+sub model {
+    my ($d) = @_;
+    my (@t, @r, @m);
+    for my $chrom (sort keys %$d) {
+        my $v = $d->{$chrom};
+        if (ref $v eq 'ARRAY') {
+            push @t, map { transcript_model($chrom, $_) } @$v;
+        } else {
+            push @r, map { regulatory_model($chrom, $_) } @{ $v->{RegulatoryFeature} || [] };
+            push @m, map { motif_model($chrom, $_) } @{ $v->{MotifFeature} || [] };
+        }
+    }
+    return { transcripts => \@t, regulatory => \@r, motifs => \@m };
+}
+
 my ($mode, @args) = @ARGV;
 die "usage: $0 dump FILE | native IN OUT | synthetic NET NATIVE | tied OUT | code OUT\n"
     unless defined $mode;
 if ($mode eq 'dump') {
     my $d = load($args[0]);
     print JSON::PP->new->canonical->encode(target($d)), "\n";
+} elsif ($mode eq 'model') {
+    print JSON::PP->new->canonical->encode(model(load($args[0]))), "\n";
 } elsif ($mode eq 'native') {
     store(load($args[0]), $args[1]) or die "store: $!\n";
 } elsif ($mode eq 'synthetic') {
