@@ -53,6 +53,7 @@ from _support import (
     expected_table_names,
     flight_sql_error,
     flight_sql_query,
+    physical_plan,
     quote_ident,
     require_native,
     require_tool,
@@ -881,3 +882,63 @@ def test_malformed_fastq_error_names_file_and_line(
         f"lines {sorted(named)} named, expected one of {MALFORMED_LINES}: {message}"
     )
     _assert_server_answers(sequence_server)
+
+
+def _regions(name: str, length: int) -> list[str]:
+    """Regions as samtools writes them: inside, across the end (clamped), a start only, the
+    whole sequence."""
+    a = max(1, length // 2 - 5)
+    return [
+        f"{name}:{a}-{a + 60}",
+        f"{name}:{max(1, length - 3)}-{length + 50}",
+        f"{name}:{a}",
+        name,
+    ]
+
+
+@pytest.mark.parametrize("file_id", FAI_IDS)
+def test_sequence_function_matches_samtools_faidx(
+    sequence_server: SequenceServer, file_id: str
+) -> None:
+    """``sequence('<fasta>', region)`` reads through the .fai (and .gzi) what ``samtools faidx``
+    prints, for every indexed FASTA; the 4-argument form gives the same."""
+    path = sequence_server.path(file_id)
+    table = _sql_string(sequence_server.table(file_id))
+    for name, length in read_fai(path)[:3]:
+        for region in _regions(name, length):
+            expected = faidx_region(path, region)
+            got = _scalar(
+                sequence_server, f"SELECT sequence FROM sequence({table}, {_sql_string(region)})"
+            )
+            assert got == expected, f"{file_id} {region}: {_short(got)} != {_short(expected)}"
+        a = max(1, length // 3)
+        b = min(length, a + 99)
+        args = f"{table}, {_sql_string(name)}, {a}, {b}"
+        sql = f'SELECT name, start, "end", sequence FROM sequence({args})'
+        got_row = flight_sql_query(sequence_server.uri, sql).to_pylist()
+        assert got_row == [
+            {"name": name, "start": a, "end": b, "sequence": faidx_region(path, f"{name}:{a}-{b}")}
+        ]
+    plan = physical_plan(
+        sequence_server.uri, f"SELECT * FROM sequence({table}, {_sql_string(name)})"
+    )
+    assert "via index" in plan, plan
+
+
+def test_sequence_function_errors_name_the_problem(sequence_server: SequenceServer) -> None:
+    file_id = FAI_IDS[0]
+    table = _sql_string(sequence_server.table(file_id))
+    cases = [
+        (
+            f"SELECT * FROM sequence({table}, 'no_such_sequence')",
+            "no sequence named 'no_such_sequence'",
+        ),
+        (f"SELECT * FROM sequence({table}, 'x', 0, 5)", "start must be at least 1"),
+        (f"SELECT * FROM sequence({table}, 'x', 9, 5)", "before start"),
+        ("SELECT * FROM sequence('no_such_table', 'x')", "not found"),
+    ]
+    for sql, message in cases:
+        err = flight_sql_error(sequence_server.uri, sql)
+        assert "sequence()" in err and message in err, f"{sql}: {err}"
+    # The server keeps serving.
+    assert _scalar(sequence_server, "SELECT 1") == 1

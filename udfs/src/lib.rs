@@ -6,6 +6,7 @@
 pub mod args;
 pub mod depth;
 pub mod interval;
+pub mod sequence;
 pub mod vep;
 
 use std::sync::Arc;
@@ -18,6 +19,8 @@ use datafusion::prelude::SessionContext;
 pub fn register(ctx: &SessionContext) {
     interval::functions::register(ctx);
     ctx.register_udtf("depth", Arc::new(depth::DepthFunction));
+    ctx.register_udtf("sequence", Arc::new(sequence::SequenceFunction));
+    vep::register(ctx);
 }
 
 /// DataFusion's physical optimizer rules with genoflight's inserted: the

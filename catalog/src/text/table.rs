@@ -45,6 +45,11 @@ impl TextTable {
     pub fn source(&self) -> &TextSource {
         &self.source
     }
+
+    /// The plan node that scans it, which names its format (`FastaExec`, `BedExec`, ...).
+    pub fn exec_name(&self) -> &'static str {
+        self.exec_name
+    }
 }
 
 #[async_trait]
