@@ -158,10 +158,10 @@ fn same(a: &Value, b: &Value, path: &str) -> Result<(), String> {
             for (k, v) in x {
                 same(v, y.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}"))?;
             }
-            for k in y.keys().filter(|k| !x.contains_key(*k)) {
-                return Err(format!("{path}.{k}: only on our side"));
+            match y.keys().find(|k| !x.contains_key(*k)) {
+                Some(k) => Err(format!("{path}.{k}: only on our side")),
+                None => Ok(()),
             }
-            Ok(())
         }
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
             .iter()

@@ -3,6 +3,7 @@
 
 pub mod convert;
 pub mod exec;
+pub mod features;
 pub mod info;
 pub mod layout;
 pub mod model;
