@@ -111,6 +111,7 @@ def test_design_example_parses_into_the_native_json(tmp_path: Path) -> None:
             "schema": "public",
             "reference": "/data/ref/GRCh38.fa",
             "zero_based": False,
+                "attributes": [],
         }
     ]
     assert native["vep_caches"] == [{"name": "vep", "path": "/data/vep/homo_sapiens/114_GRCh38"}]
@@ -321,3 +322,16 @@ def test_pass_view_types(tmp_path: Path) -> None:
 def test_query_timeout_may_be_fractional(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, "[limits]\nquery_timeout_s = 2.5\n"))
     assert config.to_native()["limits"]["query_timeout_s"] == 2.5
+
+
+def test_gff_attributes_must_be_a_list_of_distinct_names(tmp_path: Path) -> None:
+    base = '[[tables]]\nname = "genes"\npath = "/data/genes.gtf"\n'
+    good = load_config(write(tmp_path, base + 'attributes = ["gene_id", "gene_name"]\n'))
+    assert json.loads(good.to_native_json())["tables"][0]["attributes"] == ["gene_id", "gene_name"]
+    for value, message in (
+        ('"gene_id"', "expected a list of attribute names"),
+        ('["gene_id", "gene_id"]', "gene_id listed more than once"),
+        ('["gene_id", 3]', "expected a string"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            load_config(write(tmp_path, base + f"attributes = {value}\n"))

@@ -38,6 +38,9 @@ pub struct TableEntry {
     pub reference: Option<PathBuf>,
     #[serde(default)]
     pub zero_based: bool,
+    /// GFF/GTF attributes promoted to their own columns.
+    #[serde(default)]
+    pub attributes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{Array, MapBuilder, RecordBatch, StringBuilder};
+use arrow::array::{Array, ArrayRef, MapBuilder, RecordBatch, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::{DataFusionError, Result};
 
@@ -39,6 +39,8 @@ struct Gff {
     dialect: Dialect,
     schema: SchemaRef,
     zero_based: bool,
+    /// Attributes promoted to columns, after `attributes`.
+    promoted: Vec<String>,
 }
 
 /// Table column -> GFF field: `chrom, start, end, source, type, score, strand, phase, attributes`.
@@ -52,36 +54,44 @@ impl TextFormat for Gff {
     fn sink(&self, projection: &[usize], projected: SchemaRef) -> Box<dyn RecordSink> {
         let columns = projection
             .iter()
-            .map(|&i| {
-                let field = FIELD_OF_COLUMN[i];
-                if field == 8 {
-                    return None;
+            .map(|&i| match FIELD_OF_COLUMN.get(i) {
+                Some(8) => Column::Attributes(attributes_builder()),
+                Some(&field) => {
+                    let shift = if field == 3 && self.zero_based { -1 } else { 0 };
+                    Column::Field(TextColumn::new(
+                        field,
+                        self.schema.field(i).data_type(),
+                        shift,
+                        field == 6,
+                    ))
                 }
-                let shift = if field == 3 && self.zero_based { -1 } else { 0 };
-                Some(TextColumn::new(
-                    field,
-                    self.schema.field(i).data_type(),
-                    shift,
-                    field == 6,
-                ))
+                None => {
+                    let key = self.promoted[i - FIELD_OF_COLUMN.len()].clone();
+                    Column::Promoted(key, StringBuilder::new())
+                }
             })
             .collect();
         Box::new(GffSink {
             dialect: self.dialect,
             schema: projected,
             columns,
-            attributes: attributes_builder(),
             rows: 0,
         })
     }
 }
 
+enum Column {
+    Field(TextColumn),
+    /// The `attributes` map.
+    Attributes(MapBuilder<StringBuilder, StringBuilder>),
+    /// One attribute as its own column (NULL where the record lacks it).
+    Promoted(String, StringBuilder),
+}
+
 struct GffSink {
     dialect: Dialect,
     schema: SchemaRef,
-    /// `None` is the attributes column.
-    columns: Vec<Option<TextColumn>>,
-    attributes: MapBuilder<StringBuilder, StringBuilder>,
+    columns: Vec<Column>,
     rows: usize,
 }
 
@@ -159,17 +169,22 @@ impl RecordSink for GffSink {
         if !in_regions(regions, fields[0], start, end) {
             return Ok(Line::Skipped);
         }
+        let parsed = match self.columns.iter().any(|c| !matches!(c, Column::Field(_))) {
+            true => parse_attributes(self.dialect, fields.get(8).copied().unwrap_or(".")),
+            false => vec![],
+        };
         for c in &mut self.columns {
             match c {
-                Some(c) => c.append(&fields, &NAMES)?,
-                None => {
-                    for (k, v) in
-                        parse_attributes(self.dialect, fields.get(8).copied().unwrap_or("."))
-                    {
-                        self.attributes.keys().append_value(k);
-                        self.attributes.values().append_value(v);
+                Column::Field(c) => c.append(&fields, &NAMES)?,
+                Column::Attributes(map) => {
+                    for (k, v) in &parsed {
+                        map.keys().append_value(k);
+                        map.values().append_value(v);
                     }
-                    self.attributes.append(true).map_err(|e| e.to_string())?;
+                    map.append(true).map_err(|e| e.to_string())?;
+                }
+                Column::Promoted(key, b) => {
+                    b.append_option(parsed.iter().find(|(k, _)| k == key).map(|(_, v)| v));
                 }
             }
         }
@@ -185,16 +200,25 @@ impl RecordSink for GffSink {
         let arrays = self
             .columns
             .iter_mut()
-            .map(|c| match c {
-                Some(c) => c.finish(),
-                None => Arc::new(self.attributes.finish()),
+            .map(|c| -> ArrayRef {
+                match c {
+                    Column::Field(c) => c.finish(),
+                    Column::Attributes(map) => Arc::new(map.finish()),
+                    Column::Promoted(_, b) => Arc::new(b.finish()),
+                }
             })
             .collect();
         crate::columns::record_batch(&self.schema, arrays, std::mem::take(&mut self.rows))
     }
 }
 
-pub fn open_gff(path: &Path, dialect: Dialect, zero_based: bool) -> Result<TextTable> {
+/// A GFF3/GTF table; `promoted` attributes also get a column each (Utf8, named as the key).
+pub fn open_gff(
+    path: &Path,
+    dialect: Dialect,
+    zero_based: bool,
+    promoted: &[String],
+) -> Result<TextTable> {
     let source = TextSource::open(path, &mut |reader, display| {
         skip_header_lines(reader, |l| {
             l.starts_with(b"#") && !l.starts_with(b"##FASTA")
@@ -202,7 +226,7 @@ pub fn open_gff(path: &Path, dialect: Dialect, zero_based: bool) -> Result<TextT
         .map_err(|e| DataFusionError::Execution(format!("{display}: cannot read: {e}")))
     })?;
     let map_type = attributes_builder().finish().data_type().clone();
-    let fields = vec![
+    let mut fields = vec![
         Field::new("chrom", DataType::Utf8, false),
         Field::new("start", DataType::Int64, false),
         Field::new("end", DataType::Int64, false),
@@ -213,11 +237,21 @@ pub fn open_gff(path: &Path, dialect: Dialect, zero_based: bool) -> Result<TextT
         Field::new("phase", DataType::Int32, true),
         Field::new("attributes", map_type, true),
     ];
+    for key in promoted {
+        if fields.iter().any(|f| f.name() == key) {
+            return Err(DataFusionError::Plan(format!(
+                "{}: attribute '{key}' cannot become a column: the table already has one of that name",
+                path.display()
+            )));
+        }
+        fields.push(Field::new(key, DataType::Utf8, true));
+    }
     let schema = Arc::new(Schema::new(fields).with_metadata(coords::schema_metadata(zero_based)));
     let format = Gff {
         dialect,
         schema,
         zero_based,
+        promoted: promoted.to_vec(),
     };
     Ok(TextTable::new(
         "GffExec",

@@ -55,6 +55,7 @@ struct Candidate {
     explicit: bool,
     zero_based: bool,
     reference: Option<PathBuf>,
+    attributes: Vec<String>,
 }
 
 impl Candidate {
@@ -139,6 +140,7 @@ fn discover(
                 explicit: false,
                 zero_based: false,
                 reference: None,
+                attributes: vec![],
             });
         }
     }
@@ -160,6 +162,7 @@ fn discover(
             explicit: true,
             zero_based: t.zero_based,
             reference: t.reference.clone(),
+            attributes: t.attributes.clone(),
         });
     }
     candidates
@@ -282,6 +285,13 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
             path: c.path.clone(),
             format: format.into(),
         };
+        if !c.attributes.is_empty() && !matches!(c.format, Format::Gff3 | Format::Gtf) {
+            report.warnings.push(format!(
+                "table {}: `attributes` applies to GFF3/GTF tables only; ignored for {}",
+                c.name,
+                c.path.display()
+            ));
+        }
         match c.format {
             Format::Vcf => match open_vcf(&c.path, c.zero_based) {
                 Ok((variants, genotypes)) => {
@@ -336,8 +346,8 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
                     Format::Bed => open_bed(&c.path, c.zero_based),
                     Format::Fasta => open_sequences(&c.path, Kind::Fasta),
                     Format::Fastq => open_sequences(&c.path, Kind::Fastq),
-                    Format::Gtf => open_gff(&c.path, Dialect::Gtf, c.zero_based),
-                    _ => open_gff(&c.path, Dialect::Gff3, c.zero_based),
+                    Format::Gtf => open_gff(&c.path, Dialect::Gtf, c.zero_based, &c.attributes),
+                    _ => open_gff(&c.path, Dialect::Gff3, c.zero_based, &c.attributes),
                 };
                 let table: Arc<dyn TableProvider> = match opened {
                     Ok(t) => Arc::new(t),

@@ -75,6 +75,8 @@ class TableEntry:
     schema: str = DEFAULT_SCHEMA
     reference: Path | None = None
     zero_based: bool = False
+    # GFF/GTF attributes promoted to their own columns.
+    attributes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,7 @@ class Config:
                     "schema": t.schema,
                     "reference": p(t.reference),
                     "zero_based": t.zero_based,
+                    "attributes": list(t.attributes),
                 }
                 for t in self.tables
             ],
@@ -330,6 +333,15 @@ class _Parser:
             raise self.error(key, "must not be empty")
         return value
 
+    def attribute_names(self, value: Any, key: str) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.error(key, f"expected a list of attribute names, got {_describe(value)}")
+        names = tuple(self.string(v, f"{key}[{i}]") for i, v in enumerate(value))
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise self.error(key, f"{', '.join(duplicates)} listed more than once")
+        return names
+
     def boolean(self, value: Any, key: str) -> bool:
         if not isinstance(value, bool):
             raise self.error(key, f"expected true or false, got {_describe(value)}")
@@ -441,13 +453,16 @@ class _Parser:
         seen: dict[tuple[str, str], int] = {}
         for i, item in enumerate(self.array_of_tables(value, "tables")):
             k = f"tables[{i}]"
-            t = self.table(item, k, ("name", "path", "schema", "reference", "zero_based"))
+            t = self.table(
+                item, k, ("name", "path", "schema", "reference", "zero_based", "attributes")
+            )
             entry = TableEntry(
                 name=self.require(t, k, "name", self.string),
                 path=self.require(t, k, "path", self.path),
                 schema=self.get(t, k, "schema", self.schema, DEFAULT_SCHEMA),
                 reference=self.get(t, k, "reference", self.path, None),
                 zero_based=self.get(t, k, "zero_based", self.boolean, False),
+                attributes=self.get(t, k, "attributes", self.attribute_names, ()),
             )
             ident = (entry.schema, entry.name)
             if ident in seen:
