@@ -113,6 +113,27 @@ pub fn suffix_tag(path: &Path, stem: &str) -> String {
     sanitize(name[stem.len()..].trim_start_matches('.'))
 }
 
+/// The schema of a VEP cache found in a served directory:
+/// `<species>_<version>_<assembly>` lowercased (`homo_sapiens_refseq/84_GRCh38`
+/// -> `homo_sapiens_refseq_84_grch38`). `qualified` puts the species
+/// directory's parent first, for two caches that would share a name
+/// (`sereal/homo_sapiens/84_GRCh38` -> `sereal_homo_sapiens_84_grch38`).
+pub fn vep_schema_name(cache_dir: &Path, qualified: bool) -> String {
+    let part = |p: Option<&Path>| {
+        p.and_then(|p| p.file_name())
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let species_dir = cache_dir.parent();
+    let mut parts = vec![part(species_dir), part(Some(cache_dir))];
+    if qualified {
+        parts.insert(0, part(species_dir.and_then(|s| s.parent())));
+    }
+    let joined: Vec<String> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+    sanitize(&joined.join("_")).to_ascii_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +148,14 @@ mod tests {
         assert_eq!(c("/d/notes.txt"), None);
         assert_eq!(c("/d/.vcf"), None);
         assert_eq!(suffix_tag(Path::new("/d/x.vcf.gz"), "x"), "vcf_gz");
+        let cache = Path::new("/d/sereal/homo_sapiens_refseq/84_GRCh38");
+        assert_eq!(
+            vep_schema_name(cache, false),
+            "homo_sapiens_refseq_84_grch38"
+        );
+        assert_eq!(
+            vep_schema_name(cache, true),
+            "sereal_homo_sapiens_refseq_84_grch38"
+        );
     }
 }

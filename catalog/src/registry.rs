@@ -20,11 +20,13 @@ use crate::alignment::{AlignmentFormat, open_alignment};
 use crate::bed::open_bed;
 use crate::config::CatalogConfig;
 use crate::gff::{Dialect, open_gff};
-use crate::naming::{Format, classify, sanitize, suffix_tag};
+use crate::naming::{Format, classify, sanitize, suffix_tag, vep_schema_name};
 use crate::reference;
 use crate::sandbox::DataRoots;
 use crate::sequence::{Kind, open_sequences};
 use crate::vcf::open_vcf;
+use crate::vep::layout::{find_cache_dir, looks_like_cache};
+use crate::vep::table::{VepCache, VepCacheTable, VepTableKind};
 
 pub const CATALOG: &str = "genoflight";
 
@@ -66,7 +68,9 @@ impl Candidate {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, warnings: &mut Vec<String>) {
+/// Lists the files under `dir`; VEP cache directories are collected whole
+/// in `caches` (their region files and info.txt are not tables).
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, caches: &mut Vec<PathBuf>, warnings: &mut Vec<String>) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -84,8 +88,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, warnings: &mut Vec<String>) {
         if hidden {
             continue;
         }
-        if p.is_dir() {
-            walk(&p, out, warnings);
+        if p.is_dir() && looks_like_cache(&p) {
+            caches.push(p);
+        } else if p.is_dir() {
+            walk(&p, out, caches, warnings);
         } else {
             out.push(p);
         }
@@ -95,6 +101,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, warnings: &mut Vec<String>) {
 fn discover(
     config: &CatalogConfig,
     roots: &DataRoots,
+    caches: &mut Vec<PathBuf>,
     warnings: &mut Vec<String>,
 ) -> Vec<Candidate> {
     let mut candidates = Vec::new();
@@ -112,11 +119,15 @@ fn discover(
             continue;
         }
         let mut files = Vec::new();
-        if entry.path.is_dir() {
-            walk(&entry.path, &mut files, warnings);
+        let mut found = Vec::new();
+        if entry.path.is_dir() && looks_like_cache(&entry.path) {
+            found.push(entry.path.clone());
+        } else if entry.path.is_dir() {
+            walk(&entry.path, &mut files, &mut found, warnings);
         } else {
             files.push(entry.path.clone());
         }
+        caches.extend(found);
         for path in files {
             let Some((format, stem)) = classify(&path) else {
                 continue;
@@ -246,13 +257,20 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
             .paths
             .iter()
             .map(|p| p.path.clone())
-            .chain(config.tables.iter().map(|t| t.path.clone())),
+            .chain(config.tables.iter().map(|t| t.path.clone()))
+            .chain(config.vep_caches.iter().map(|c| c.path.clone())),
     );
     let mut report = CatalogReport {
         roots,
         ..Default::default()
     };
-    let mut candidates = discover(config, &report.roots, &mut report.warnings);
+    let mut found_caches = Vec::new();
+    let mut candidates = discover(
+        config,
+        &report.roots,
+        &mut found_caches,
+        &mut report.warnings,
+    );
     assign_names(&mut candidates, &mut report.warnings);
 
     // Served FASTAs, candidate references for CRAM files.
@@ -394,8 +412,102 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
             }
         }
     }
+    register_vep_caches(&catalog, config, found_caches, &mut report)?;
     for w in &report.warnings {
         tracing::warn!("{w}");
     }
     Ok(report)
+}
+
+/// Registers each VEP cache as a schema holding its six tables: configured
+/// caches under their name, caches found in served directories under
+/// `<species>_<version>_<assembly>` lowercased (unless also configured). A
+/// cache that cannot be opened still gets its tables, which report why.
+fn register_vep_caches(
+    catalog: &MemoryCatalogProvider,
+    config: &CatalogConfig,
+    mut found: Vec<PathBuf>,
+    report: &mut CatalogReport,
+) -> Result<()> {
+    let canonical = |p: &Path| find_cache_dir(p).ok().and_then(|d| d.canonicalize().ok());
+    let mut wanted: Vec<(String, PathBuf)> = config
+        .vep_caches
+        .iter()
+        .map(|c| (c.name.clone(), c.path.clone()))
+        .collect();
+    let configured: HashSet<PathBuf> = config
+        .vep_caches
+        .iter()
+        .filter_map(|c| canonical(&c.path))
+        .collect();
+    let mut taken: HashSet<String> = catalog
+        .schema_names()
+        .into_iter()
+        .chain(wanted.iter().map(|(n, _)| n.clone()))
+        .collect();
+    found.sort();
+    for dir in found {
+        if canonical(&dir).is_some_and(|c| configured.contains(&c)) {
+            continue;
+        }
+        let wanted_name = vep_schema_name(&dir, false);
+        let mut name = wanted_name.clone();
+        if taken.contains(&name) {
+            name = vep_schema_name(&dir, true);
+            let base = name.clone();
+            let mut n = 2;
+            while taken.contains(&name) {
+                name = format!("{base}_{n}");
+                n += 1;
+            }
+            report.warnings.push(format!(
+                "{}: VEP cache schema {wanted_name} is taken; serving it as {name}",
+                dir.display()
+            ));
+        }
+        taken.insert(name.clone());
+        wanted.push((name, dir));
+    }
+    for (name, path) in wanted {
+        let schema = match catalog.schema(&name) {
+            Some(s) => s,
+            None => {
+                catalog.register_schema(&name, Arc::new(MemorySchemaProvider::new()))?;
+                catalog.schema(&name).expect("registered above")
+            }
+        };
+        let opened =
+            VepCache::open(&path).map_err(|e| format!("VEP cache {name}: {}", e.strip_backtrace()));
+        if let Err(e) = &opened {
+            report.warnings.push(format!(
+                "{e} (its tables {name}.transcripts, ... will report this)"
+            ));
+        }
+        for kind in VepTableKind::ALL {
+            if schema.table_exist(kind.name()) {
+                report.warnings.push(format!(
+                    "{}: table name {name}.{} is taken; the VEP cache's table is not served",
+                    path.display(),
+                    kind.name()
+                ));
+                continue;
+            }
+            let table: Arc<dyn TableProvider> = match &opened {
+                Ok(cache) => Arc::new(VepCacheTable::new(cache.clone(), kind)),
+                Err(e) => Arc::new(UnreadableTable { error: e.clone() }),
+            };
+            schema.register_table(kind.name().to_string(), table)?;
+            report.tables.push(TableInfo {
+                catalog: CATALOG.into(),
+                schema: name.clone(),
+                name: kind.name().into(),
+                path: opened
+                    .as_ref()
+                    .map(|c| c.root().to_path_buf())
+                    .unwrap_or_else(|_| path.clone()),
+                format: "vep_cache".into(),
+            });
+        }
+    }
+    Ok(())
 }

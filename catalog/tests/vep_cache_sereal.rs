@@ -153,3 +153,73 @@ fn corrupted_documents_fail_cleanly() {
     assert!(tries >= 100, "only {tries} mutations ran");
     assert!(failures > 0, "no mutation was detected in {tries} tries");
 }
+
+/// The transcripts both release-84 caches hold (the Sereal one was built
+/// six weeks later) decode to the same model in every field that build does
+/// not change: coordinates, exons, introns, translation, sequences. Gene
+/// symbols, attributes, protein features, SIFT/PolyPhen matrices and the
+/// 5' UTR (not cached by the later build) legitimately differ.
+#[test]
+fn sereal_and_storable_transcripts_agree() {
+    use genoflight_catalog::vep::convert::decode_region_file;
+    let storable = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/vep/cache/homo_sapiens/84_GRCh38/21/25000001-26000000.gz");
+    let sereal = sereal_dir().join("25000001-26000000.sereal");
+    if !storable.exists() || !sereal.exists() {
+        eprintln!("skipped: shared VEP caches not present");
+        return;
+    }
+    let a = decode_region_file(&storable).unwrap().transcripts;
+    let b = decode_region_file(&sereal).unwrap().transcripts;
+    assert_eq!((a.len(), b.len()), (68, 70));
+    let mut common = 0;
+    let mut differing = Vec::new();
+    for t in &a {
+        let Some(u) = b.iter().find(|u| u.stable_id == t.stable_id) else {
+            continue;
+        };
+        common += 1;
+        macro_rules! diff {
+            ($($f:ident),*) => {{
+                let mut fields = Vec::new();
+                $(if t.$f != u.$f { fields.push(stringify!($f)); })*
+                fields
+            }};
+        }
+        let fields = diff!(
+            chrom,
+            start,
+            end,
+            strand,
+            version,
+            biotype,
+            is_canonical,
+            ccds,
+            protein,
+            swissprot,
+            uniparc,
+            cdna_coding_start,
+            cdna_coding_end,
+            coding_region_start,
+            coding_region_end,
+            exons,
+            introns,
+            translation,
+            translateable_seq,
+            peptide,
+            three_prime_utr,
+            codon_table,
+            seq_edits
+        );
+        if !fields.is_empty() {
+            differing.push(format!("{}: {fields:?}", t.stable_id));
+        }
+    }
+    assert_eq!(
+        common, 68,
+        "every Storable transcript is in the Sereal file"
+    );
+    assert!(differing.is_empty(), "{differing:?}");
+    // The comparison can fail: the sequences are really there.
+    assert!(a.iter().filter(|t| t.translateable_seq.is_some()).count() > 20);
+}

@@ -15,13 +15,14 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 
+use super::convert::decode_region_file;
+use super::features;
 use super::layout::{RegionFile, RegionKind};
 use super::table::{RegionData, VepCache, VepTableKind};
 use super::variation::{VariationBatch, VariationColumns, VariationSink};
 use crate::scan::{blocking_stream, bounded_properties};
 use crate::text::source::ScanUnit;
 use crate::text::{Line, RecordSink, Region, TextSource, in_regions};
-use interim::{decode_region_file, features};
 
 /// The full schema of a feature table (not `variation`, whose columns come
 /// from the cache's info.txt).
@@ -431,103 +432,5 @@ impl Scan {
             return Ok(send(sink.finish()));
         }
         Ok(true)
-    }
-}
-
-/// Stand-ins for the feature decoder (`convert.rs`) and the feature Arrow
-/// builders (`features.rs`) while they are being written: region files are
-/// refused with a clear error, and the tables have their positional columns.
-mod interim {
-    use std::path::Path;
-    use std::sync::Arc;
-
-    use crate::vep::model::{MotifFeature, RegulatoryFeature, Transcript};
-
-    pub struct Decoded {
-        pub transcripts: Vec<Transcript>,
-        pub regulatory: Vec<RegulatoryFeature>,
-        pub motifs: Vec<MotifFeature>,
-    }
-
-    pub fn decode_region_file(_path: &Path) -> Result<Decoded, String> {
-        Err("decoding VEP feature region files is not available in this build".into())
-    }
-
-    pub mod features {
-        use super::*;
-        use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
-        use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-        use datafusion::common::Result;
-
-        fn schema() -> SchemaRef {
-            Arc::new(Schema::new(vec![
-                Field::new("chrom", DataType::Utf8, false),
-                Field::new("start", DataType::Int64, false),
-                Field::new("end", DataType::Int64, false),
-            ]))
-        }
-
-        fn batch(rows: &[(String, i64, i64)], projected: &SchemaRef) -> Result<RecordBatch> {
-            let arrays: Vec<ArrayRef> = projected
-                .fields()
-                .iter()
-                .map(|f| -> ArrayRef {
-                    match f.name().as_str() {
-                        "chrom" => {
-                            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.0)))
-                        }
-                        "start" => Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1))),
-                        _ => Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.2))),
-                    }
-                })
-                .collect();
-            crate::columns::record_batch(projected, arrays, rows.len())
-        }
-
-        pub fn transcripts_schema() -> SchemaRef {
-            schema()
-        }
-        pub fn exons_schema() -> SchemaRef {
-            schema()
-        }
-        pub fn translations_schema() -> SchemaRef {
-            schema()
-        }
-        pub fn regulatory_schema() -> SchemaRef {
-            schema()
-        }
-        pub fn motifs_schema() -> SchemaRef {
-            schema()
-        }
-        pub fn transcripts_batch(r: &[&Transcript], s: &SchemaRef) -> Result<RecordBatch> {
-            batch(
-                &r.iter()
-                    .map(|t| (t.chrom.clone(), t.start, t.end))
-                    .collect::<Vec<_>>(),
-                s,
-            )
-        }
-        pub fn exons_batch(r: &[&Transcript], s: &SchemaRef) -> Result<RecordBatch> {
-            transcripts_batch(r, s)
-        }
-        pub fn translations_batch(r: &[&Transcript], s: &SchemaRef) -> Result<RecordBatch> {
-            transcripts_batch(r, s)
-        }
-        pub fn regulatory_batch(r: &[&RegulatoryFeature], s: &SchemaRef) -> Result<RecordBatch> {
-            batch(
-                &r.iter()
-                    .map(|t| (t.chrom.clone(), t.start, t.end))
-                    .collect::<Vec<_>>(),
-                s,
-            )
-        }
-        pub fn motifs_batch(r: &[&MotifFeature], s: &SchemaRef) -> Result<RecordBatch> {
-            batch(
-                &r.iter()
-                    .map(|t| (t.chrom.clone(), t.start, t.end))
-                    .collect::<Vec<_>>(),
-                s,
-            )
-        }
     }
 }

@@ -63,10 +63,27 @@ pub fn is_cache_dir(dir: &Path) -> bool {
     dir.join("info.txt").is_file()
 }
 
+/// Whether a directory met while scanning served paths is a cache: named
+/// `<version>_<assembly>` and holding `info.txt` (a bare info.txt elsewhere
+/// is just a file).
+pub fn looks_like_cache(dir: &Path) -> bool {
+    let named = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split_once('_'))
+        .is_some_and(|(v, a)| {
+            !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) && !a.is_empty()
+        });
+    named && is_cache_dir(dir)
+}
+
 /// The `<version>_<assembly>` directory `path` designates: itself when it
 /// holds `info.txt`, else its one subdirectory that does (a species
 /// directory with one release).
 pub fn find_cache_dir(path: &Path) -> Result<PathBuf, String> {
+    if !path.exists() {
+        return Err(format!("{}: no such directory", path.display()));
+    }
     if !path.is_dir() {
         return Err(format!("{}: not a directory", path.display()));
     }
