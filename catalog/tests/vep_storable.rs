@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use genoflight_catalog::vep::convert::region_features;
 use genoflight_catalog::vep::perl::{Document, Node, NodeId};
 use genoflight_catalog::vep::storable::decode;
 use serde_json::{Value, json};
@@ -318,9 +319,21 @@ fn mutated_cache_files_never_panic() {
         dir.join("homo_sapiens/84_GRCh38/21/25000001-26000000_reg.gz"),
     ];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let deadline = Instant::now() + Duration::from_secs(4);
+    // A longer local run: VEP_FUZZ_SECONDS=120 VEP_FUZZ_SEED=7.
+    let seconds = std::env::var("VEP_FUZZ_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4);
+    if let Some(seed) = std::env::var("VEP_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        rng = Rng(seed);
+    }
+    let rounds = if seconds > 4 { usize::MAX } else { 3000 };
+    let deadline = Instant::now() + Duration::from_secs(seconds);
     let (mut ok, mut err, mut runs) = (0, 0, 0);
-    for round in 0..3000 {
+    for round in 0..rounds {
         if Instant::now() > deadline {
             break;
         }
@@ -344,7 +357,9 @@ fn mutated_cache_files_never_panic() {
                 bytes[i] = rng.below(40) as u8;
             }
         }
-        match std::panic::catch_unwind(|| decode(&bytes)) {
+        // What decodes must also convert (or fail) without panicking.
+        let run = || decode(&bytes).map(|doc| region_features(&doc).map(|f| f.transcripts.len()));
+        match std::panic::catch_unwind(run) {
             Ok(Ok(_)) => ok += 1,
             Ok(Err(e)) => {
                 assert!(e.offset <= bytes.len(), "{e}");

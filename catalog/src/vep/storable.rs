@@ -370,7 +370,8 @@ impl Decoder<'_> {
             }
             SX_FLAG_HASH => {
                 let _hash_flags = self.byte()?;
-                let n = self.len(6, "hash")?;
+                // value, flags and at least a one-byte key SV per entry.
+                let n = self.len(3, "hash")?;
                 let (id, outer) = self.seen(Node::Hash(Vec::new()), class);
                 let mut entries = Vec::with_capacity(n);
                 for _ in 0..n {

@@ -123,7 +123,12 @@ sub synthetic {
         strong => $strong,
         weak => $strong,
         overloaded => bless({ v => 1 }, 'Overloaded'),
-        many_classes => [ map { bless {}, "Class$_" } 1 .. 200 ],
+        # Past 127 classes SX_IX_BLESS takes the long index form; a class
+        # name past 127 bytes the long SX_BLESS form.
+        many_classes => [ (map { bless {}, "Class$_" } 1 .. 200), bless({}, 'Class150'),
+            bless({}, 'Long::' . ('X' x 200)), bless({}, 'Long::' . ('X' x 200)) ],
+        vstring => v1.22.333,
+        blessed_scalar => bless(\(my $bs = 'inside'), 'ScalarClass'),
         empty_hash => {},
         empty_array => [],
     };
