@@ -28,7 +28,7 @@ pub fn translate(seq: &str, table: i64) -> String {
         .chunks_exact(3)
         .map(|c| translate_codon(c, table) as char)
         .collect();
-    if bytes.len() % 3 != 0 {
+    if !bytes.len().is_multiple_of(3) {
         out.push('X');
     }
     if out.is_empty() {

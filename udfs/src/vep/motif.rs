@@ -41,45 +41,48 @@ fn motif_pos(mf: &MotifFeature, v: &VepVariant) -> Option<i64> {
     (p >= 1 && p <= mf.end - mf.start + 1).then_some(p)
 }
 
-/// Per-position weights of a base (A, C, G, T).
-fn weight(m: &BindingMatrix, pos: i64, base: char) -> Option<f64> {
-    m.elements
-        .iter()
-        .find(|(p, _)| *p == pos)
-        .and_then(|(_, w)| w.iter().find(|(b, _)| b.eq_ignore_ascii_case(&base)))
-        .map(|(_, x)| *x)
+/// The cached matrix holds frequencies; funcgen's Converter turns them into
+/// probabilities with a 0.1 pseudocount, then log2 weights against a 0.25
+/// background.
+fn probabilities(m: &BindingMatrix, pos: i64) -> Option<[f64; 4]> {
+    let (_, w) = m.elements.iter().find(|(p, _)| *p == pos)?;
+    let f = |b: char| {
+        w.iter()
+            .find(|(x, _)| x.eq_ignore_ascii_case(&b))
+            .map_or(0.0, |(_, v)| *v)
+    };
+    let freqs = [f('A'), f('C'), f('G'), f('T')];
+    let sum: f64 = freqs.iter().sum();
+    Some(freqs.map(|x| (x + 0.1) / (sum + 0.4)))
 }
 
-/// A position is informative when one base dominates it: information
-/// content of at least 1 bit over the normalised frequencies.
+fn weights(m: &BindingMatrix, pos: i64) -> Option<[f64; 4]> {
+    Some(probabilities(m, pos)?.map(|p| (p / 0.25).log2()))
+}
+
+fn base_index(b: char) -> Option<usize> {
+    "ACGT".find(b.to_ascii_uppercase())
+}
+
+/// BindingMatrix::is_position_informative: information content (2 - entropy
+/// of the probabilities) above 1.5 bits.
 fn informative(m: &BindingMatrix, pos: i64) -> bool {
-    let Some((_, w)) = m.elements.iter().find(|(p, _)| *p == pos) else {
+    let Some(p) = probabilities(m, pos) else {
         return false;
     };
-    let total: f64 = w.iter().map(|(_, x)| x.max(0.0)).sum();
-    if total <= 0.0 {
-        return false;
-    }
-    let entropy: f64 = w
-        .iter()
-        .map(|(_, x)| x.max(0.0) / total)
-        .filter(|p| *p > 0.0)
-        .map(|p| -p * p.log2())
-        .sum();
-    2.0 - entropy >= 1.0
+    let h: f64 = p.iter().map(|x| -x * x.log2()).sum();
+    2.0 - h > 1.5
 }
 
-/// Relative score of a motif-length sequence: where its summed weight falls
-/// between the matrix's worst and best sequences.
+/// relative_sequence_similarity_score: the summed weights of a sequence
+/// between the matrix's lowest and highest possible sums.
 fn relative_score(m: &BindingMatrix, seq: &str) -> Option<f64> {
-    let mut sum = 0.0;
-    let (mut best, mut worst) = (0.0, 0.0);
+    let (mut sum, mut best, mut worst) = (0.0, 0.0, 0.0);
     for (i, b) in seq.chars().enumerate() {
-        let pos = i as i64 + 1;
-        let (_, w) = m.elements.iter().find(|(p, _)| *p == pos)?;
-        sum += weight(m, pos, b)?;
-        best += w.iter().map(|(_, x)| *x).fold(f64::MIN, f64::max);
-        worst += w.iter().map(|(_, x)| *x).fold(f64::MAX, f64::min);
+        let w = weights(m, i as i64 + 1)?;
+        sum += w[base_index(b)?];
+        best += w.iter().copied().fold(f64::MIN, f64::max);
+        worst += w.iter().copied().fold(f64::MAX, f64::min);
     }
     (best > worst).then(|| (sum - worst) / (best - worst))
 }

@@ -13,6 +13,7 @@ use datafusion::common::Result;
 use super::annotate::TvaRow;
 use super::consequence::{Term, impact, join};
 use super::pick::PickInfo;
+use super::sift::predict;
 use super::transcript::TxView;
 
 /// VEP's fields in `--tab --everything` order (Uploaded_variation .. TRANSCRIPTION_FACTORS).
@@ -206,6 +207,13 @@ pub fn transcript_fields(row: &mut OutRow, tx: &TxView, tva: &TvaRow) {
     row.set("TREMBL", tr.trembl.clone());
     row.set("UNIPARC", tr.uniparc.clone());
     row.set("GENE_PHENO", tr.gene_phenotype.then(|| "1".into()));
+    if let (Some((r, a)), Some(pos)) = (
+        tva.amino_acids.as_deref().and_then(|x| x.split_once('/')),
+        tva.protein.0,
+    ) {
+        row.set("SIFT", predict(&tr.predictions, "sift", pos, r, a));
+        row.set("PolyPhen", predict(&tr.predictions, "polyphen", pos, r, a));
+    }
     row.set("EXON", tva.exon.clone());
     row.set("INTRON", tva.intron.clone());
     row.set("DOMAINS", domains(tx, tva));
@@ -226,27 +234,29 @@ fn appris(value: &str) -> String {
     value.replace("principal", "P").replace("alternative", "A")
 }
 
-/// Protein features overlapping the variant's peptide span: `analysis:name`.
+/// Protein features overlapping the variant's peptide span
+/// (get_overlapping_ProteinFeatures), `analysis:hseqname` in cache order.
 fn domains(tx: &TxView, tva: &TvaRow) -> Option<String> {
-    let (s, e) = match tva.protein {
-        (Some(s), Some(e)) => (s.min(e), s.max(e)),
-        (Some(p), None) | (None, Some(p)) => (p, p),
-        _ => return None,
+    let (Some(s), Some(e)) = tva.protein else {
+        return None;
     };
-    let mut out: Vec<String> = Vec::new();
-    for f in &tx.tr.protein_features {
-        if f.end >= s && f.start <= e {
-            let label = format!(
-                "{}:{}",
-                f.analysis.as_deref().unwrap_or("").replace(' ', "_"),
-                f.hseqname.as_deref().unwrap_or("")
-            );
-            if !out.contains(&label) {
-                out.push(label);
+    tx.tr.translation.as_ref()?;
+    let labels: Vec<String> = tx
+        .tr
+        .protein_features
+        .iter()
+        .filter(|f| f.end >= s && f.start <= e)
+        .map(|f| {
+            let name = f.hseqname.as_deref().unwrap_or("");
+            // Features without an analysis label are written by name alone.
+            match f.analysis.as_deref().filter(|a| !a.is_empty()) {
+                Some(a) => format!("{a}:{name}"),
+                None => name.to_string(),
             }
-        }
-    }
-    (!out.is_empty()).then(|| out.join(","))
+            .replace([' ', '\t', ';', '='], "_")
+        })
+        .collect();
+    (!labels.is_empty()).then(|| labels.join(","))
 }
 
 /// The output schema: the input's columns (renamed `input_<name>` if a VEP

@@ -1,0 +1,370 @@
+//! The `annotate_vep` table function: its arguments and options, the
+//! provider (input columns + VEP's fields), and the execution node that
+//! annotates each input batch on a blocking thread as it streams by.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Int64Type, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DataFusionError, Result, plan_err};
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::Expr;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use futures::StreamExt;
+use genoflight_catalog::coords;
+use genoflight_catalog::scan::bounded_properties;
+
+use super::alleles::VepVariant;
+use super::cache::resolve_source;
+use super::output::{OutRow, build_batch, output_schema};
+use super::pick::{per_gene, pick};
+use super::rows::{FeatureSource, Settings, variant_rows};
+use crate::args::{Options, string_arg, table_arg};
+
+const NAME: &str = "annotate_vep";
+const USAGE: &str = "annotate_vep('<variants table>', '<vep cache>' [, 'pick=true', 'per_gene=true', \
+                     'canonical_only=true', 'distance=5000', 'check_existing=true', 'everything=true'])";
+const KNOWN: &[&str] = &[
+    "pick",
+    "per_gene",
+    "canonical_only",
+    "distance",
+    "check_existing",
+    "everything",
+    "regulatory",
+];
+
+/// How rows are chosen and what is looked up.
+#[derive(Debug, Clone, Copy)]
+pub struct AnnotateOptions {
+    pub settings: Settings,
+    pub pick: bool,
+    pub per_gene: bool,
+    pub check_existing: bool,
+}
+
+impl AnnotateOptions {
+    fn parse(opts: &Options) -> Result<AnnotateOptions> {
+        let everything = opts.bool("everything", false)?;
+        let distance = opts.int("distance", 5000)?;
+        if !(0..=10_000_000).contains(&distance) {
+            return plan_err!("{NAME}(): option distance must be 0 to 10000000, got {distance}");
+        }
+        let pick = opts.bool("pick", false)?;
+        let per_gene = opts.bool("per_gene", false)?;
+        if pick && per_gene {
+            return plan_err!("{NAME}(): options pick and per_gene exclude each other");
+        }
+        Ok(AnnotateOptions {
+            settings: Settings {
+                distance,
+                regulatory: opts.bool("regulatory", everything)?,
+                canonical_only: opts.bool("canonical_only", false)?,
+            },
+            pick,
+            per_gene,
+            check_existing: opts.bool("check_existing", everything)?,
+        })
+    }
+}
+
+/// The `annotate_vep` table function.
+#[derive(Debug, Default)]
+pub struct AnnotateVepFunction;
+
+impl TableFunctionImpl for AnnotateVepFunction {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let exprs = args.exprs();
+        if exprs.len() < 2 {
+            return plan_err!("{NAME}(): needs a variants table and a VEP cache; usage: {USAGE}");
+        }
+        let (table_name, input) = table_arg(NAME, args.session(), exprs, 0)?;
+        let cache_name = string_arg(NAME, exprs, 1, "VEP cache name")?;
+        let source = resolve_source(NAME, args.session(), &cache_name)?;
+        let opts = AnnotateOptions::parse(&Options::parse(NAME, exprs, 2, KNOWN)?)?;
+        let columns = InputColumns::find(&input.schema(), &table_name)?;
+        Ok(Arc::new(AnnotateVepTable {
+            schema: output_schema(&input.schema()),
+            input,
+            source,
+            options: opts,
+            columns,
+        }))
+    }
+}
+
+/// Where the variant columns are in the input.
+#[derive(Debug, Clone, Copy)]
+struct InputColumns {
+    chrom: usize,
+    start: usize,
+    reference: usize,
+    alt: usize,
+    id: Option<usize>,
+    zero_based: bool,
+}
+
+impl InputColumns {
+    fn find(schema: &SchemaRef, table: &str) -> Result<InputColumns> {
+        let col = |name: &str| schema.index_of(name).ok();
+        let need = |name: &str| {
+            col(name).ok_or_else(|| {
+                DataFusionError::Plan(format!(
+                    "{NAME}(): table '{table}' has no column '{name}'; annotate_vep reads variant \
+                     tables with chrom, start, ref, alt (and id) columns, as VCF tables have"
+                ))
+            })
+        };
+        let zero_based = coords::declared_zero_based(schema.metadata()).unwrap_or(false);
+        Ok(InputColumns {
+            chrom: need("chrom")?,
+            start: need("start")?,
+            reference: need("ref")?,
+            alt: need("alt")?,
+            id: col("id"),
+            zero_based,
+        })
+    }
+}
+
+pub struct AnnotateVepTable {
+    schema: SchemaRef,
+    input: Arc<dyn TableProvider>,
+    source: Arc<dyn FeatureSource>,
+    options: AnnotateOptions,
+    columns: InputColumns,
+}
+
+impl fmt::Debug for AnnotateVepTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnnotateVepTable")
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl TableProvider for AnnotateVepTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let input = self.input.scan(state, None, &[], None).await?;
+        let projection: Vec<usize> = projection
+            .cloned()
+            .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
+        let projected = Arc::new(self.schema.project(&projection)?);
+        let partitions = input.properties().output_partitioning().partition_count();
+        Ok(Arc::new(AnnotateVepExec {
+            properties: bounded_properties(&projected, partitions),
+            input,
+            full: self.schema.clone(),
+            projected,
+            projection,
+            source: self.source.clone(),
+            options: self.options,
+            columns: self.columns,
+        }))
+    }
+}
+
+pub struct AnnotateVepExec {
+    input: Arc<dyn ExecutionPlan>,
+    full: SchemaRef,
+    projected: SchemaRef,
+    projection: Vec<usize>,
+    source: Arc<dyn FeatureSource>,
+    options: AnnotateOptions,
+    columns: InputColumns,
+    properties: Arc<PlanProperties>,
+}
+
+impl fmt::Debug for AnnotateVepExec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnnotateVepExec")
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl DisplayAs for AnnotateVepExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        let o = &self.options;
+        write!(
+            f,
+            "AnnotateVepExec: distance={}, regulatory={}, pick={}, per_gene={}, canonical_only={}, check_existing={}",
+            o.settings.distance,
+            o.settings.regulatory,
+            o.pick,
+            o.per_gene,
+            o.settings.canonical_only,
+            o.check_existing
+        )
+    }
+}
+
+impl ExecutionPlan for AnnotateVepExec {
+    fn name(&self) -> &str {
+        "AnnotateVepExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let Some(input) = children.into_iter().next() else {
+            return Err(DataFusionError::Internal(
+                "AnnotateVepExec takes one child".into(),
+            ));
+        };
+        let partitions = input.properties().output_partitioning().partition_count();
+        Ok(Arc::new(AnnotateVepExec {
+            properties: bounded_properties(&self.projected, partitions),
+            input,
+            full: self.full.clone(),
+            projected: self.projected.clone(),
+            projection: self.projection.clone(),
+            source: self.source.clone(),
+            options: self.options,
+            columns: self.columns,
+        }))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let input = self.input.execute(partition, context)?;
+        let job = Arc::new(Job {
+            full: self.full.clone(),
+            projection: self.projection.clone(),
+            source: self.source.clone(),
+            options: self.options,
+            columns: self.columns,
+        });
+        let stream = input.then(move |batch| {
+            let job = job.clone();
+            async move {
+                let batch = batch?;
+                // Cache reads decompress and decode: off the async threads.
+                tokio::task::spawn_blocking(move || job.annotate(&batch))
+                    .await
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?
+            }
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.projected.clone(),
+            stream,
+        )))
+    }
+}
+
+/// What annotating one batch needs.
+struct Job {
+    full: SchemaRef,
+    projection: Vec<usize>,
+    source: Arc<dyn FeatureSource>,
+    options: AnnotateOptions,
+    columns: InputColumns,
+}
+
+fn strings(batch: &RecordBatch, i: usize) -> Result<arrow::array::StringArray> {
+    Ok(cast(batch.column(i), &DataType::Utf8)?
+        .as_string::<i32>()
+        .clone())
+}
+
+impl Job {
+    fn annotate(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let c = &self.columns;
+        let chrom = strings(batch, c.chrom)?;
+        let start = cast(batch.column(c.start), &DataType::Int64)?;
+        let start = start.as_primitive::<Int64Type>();
+        let reference = strings(batch, c.reference)?;
+        let alt = strings(batch, c.alt)?;
+        let id = c.id.map(|i| strings(batch, i)).transpose()?;
+        let mut out: Vec<OutRow> = Vec::new();
+        for row in 0..batch.num_rows() {
+            if chrom.is_null(row) || start.is_null(row) || reference.is_null(row) {
+                continue;
+            }
+            let pos = start.value(row) + i64::from(c.zero_based);
+            let alt_text = (!alt.is_null(row)).then(|| alt.value(row));
+            // Non-variant, symbolic and malformed records get no rows, as
+            // VEP skips them (with a warning) rather than failing the run.
+            let Ok(variant) = VepVariant::from_vcf(pos, reference.value(row), alt_text) else {
+                continue;
+            };
+            if variant.annotated_alts().next().is_none() {
+                continue;
+            }
+            let name = chrom.value(row);
+            let Some(cache_chrom) = self.source.chromosome(name) else {
+                continue;
+            };
+            let id = id
+                .as_ref()
+                .and_then(|a| (!a.is_null(row)).then(|| a.value(row)));
+            let mut rows = variant_rows(
+                self.source.as_ref(),
+                &cache_chrom,
+                name,
+                id,
+                &variant,
+                &self.options.settings,
+                row,
+            )?;
+            if self.options.check_existing {
+                super::existing::add_existing(
+                    self.source.as_ref(),
+                    &cache_chrom,
+                    &variant,
+                    &mut rows,
+                )?;
+            }
+            if self.options.pick {
+                rows = pick(rows);
+            } else if self.options.per_gene {
+                rows = per_gene(rows);
+            }
+            out.extend(rows);
+        }
+        let full = build_batch(&self.full, batch, &out)?;
+        Ok(full.project(&self.projection)?)
+    }
+}

@@ -1,0 +1,163 @@
+//! Every output row of one variant: one per (allele, feature) with a
+//! consequence (transcripts within the up/downstream distance, regulatory
+//! features, motifs), or one intergenic row per allele when no transcript is
+//! near (VEP's IntergenicVariation).
+
+use std::sync::Arc;
+
+use datafusion::common::Result;
+use genoflight_catalog::vep::model::{MotifFeature, RegulatoryFeature, Transcript};
+use genoflight_catalog::vep::variation::KnownVariant;
+
+use super::alleles::VepVariant;
+use super::annotate::{VfAllele, annotate};
+use super::consequence::Term;
+use super::output::{OutRow, transcript_fields};
+use super::transcript::{TxView, overlap};
+
+/// The features of a cache a variant is annotated against.
+pub trait FeatureSource: Send + Sync {
+    /// The cache's name for an input chromosome (`chr21` -> `21` and back,
+    /// as VEP's synonyms do), or `None` when the cache does not have it.
+    fn chromosome(&self, name: &str) -> Option<String>;
+    /// Transcripts overlapping `[start, end]` on `chrom`.
+    fn transcripts(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<Arc<TxView>>>;
+    fn regulatory(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<Arc<RegulatoryFeature>>>;
+    fn motifs(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<Arc<MotifFeature>>>;
+    /// Known variants (the cache's variation data) overlapping `[start, end]`.
+    fn known_variants(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<KnownVariant>>;
+}
+
+/// What to annotate: the up/downstream distance and whether regulatory
+/// features are wanted (`--regulatory`, part of `--everything`).
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub distance: i64,
+    pub regulatory: bool,
+    pub canonical_only: bool,
+}
+
+/// Input identity as VEP writes it: the VCF ID, else `chrom_start_alleles`.
+pub fn uploaded_variation(id: Option<&str>, chrom: &str, v: &VepVariant) -> String {
+    match id.filter(|s| !s.is_empty() && *s != ".") {
+        Some(id) => id.to_string(),
+        None => format!("{chrom}_{}_{}", v.start, v.allele_string()),
+    }
+}
+
+/// `chrom:start` or `chrom:start-end` (an insertion as `end-start`).
+pub fn location(chrom: &str, v: &VepVariant) -> String {
+    let (s, e) = (v.start, v.end);
+    if s == e {
+        format!("{chrom}:{s}")
+    } else if s > e {
+        format!("{chrom}:{e}-{s}")
+    } else {
+        format!("{chrom}:{s}-{e}")
+    }
+}
+
+pub fn transcript_view(tr: Arc<Transcript>) -> Arc<TxView> {
+    Arc::new(TxView::new(tr))
+}
+
+/// All rows for one variant, in VEP's order: per allele, transcripts, then
+/// regulatory features, then motifs.
+pub fn variant_rows(
+    source: &dyn FeatureSource,
+    chrom: &str,
+    input_chrom: &str,
+    id: Option<&str>,
+    v: &VepVariant,
+    settings: &Settings,
+    input: usize,
+) -> Result<Vec<OutRow>> {
+    let (min, max) = (v.start.min(v.end), v.start.max(v.end));
+    let mut transcripts =
+        source.transcripts(chrom, min - settings.distance, max + settings.distance)?;
+    transcripts.sort_by(|a, b| a.tr.stable_id.cmp(&b.tr.stable_id));
+    let (regulatory, motifs) = if settings.regulatory {
+        let mut r = source.regulatory(chrom, min, max)?;
+        r.sort_by(|a, b| a.stable_id.cmp(&b.stable_id));
+        let mut m = source.motifs(chrom, min, max)?;
+        m.sort_by(|a, b| (a.start, &a.stable_id).cmp(&(b.start, &b.stable_id)));
+        (r, m)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let name = uploaded_variation(id, input_chrom, v);
+    let loc = location(input_chrom, v);
+    let class = v.variant_class();
+    let base = |allele: &str| {
+        let mut row = OutRow::new(input);
+        row.set_raw("Uploaded_variation", name.clone());
+        row.set_raw("Location", loc.clone());
+        row.set_raw("Allele", allele.to_string());
+        row.set("VARIANT_CLASS", Some(class.to_string()));
+        row
+    };
+    let mut out = Vec::new();
+    for alt in v.annotated_alts() {
+        let allele = VfAllele {
+            start: v.start,
+            end: v.end,
+            ref_allele: &v.ref_allele,
+            alt,
+        };
+        let mut any_transcript = false;
+        for tx in &transcripts {
+            let Some(tva) = annotate(tx, &allele, settings.distance) else {
+                continue;
+            };
+            any_transcript = true;
+            if settings.canonical_only && !tx.tr.is_canonical {
+                continue;
+            }
+            let mut row = base(alt);
+            transcript_fields(&mut row, tx, &tva);
+            out.push(row);
+        }
+        if !any_transcript {
+            let mut row = base(alt);
+            row.set_terms(vec![Term::Intergenic]);
+            out.push(row);
+        }
+        let deletion = empty_len(alt) < empty_len(&v.ref_allele);
+        for rf in &regulatory {
+            if !overlap(v.start, v.end, rf.start, rf.end) {
+                continue;
+            }
+            let mut row = base(alt);
+            row.set("Feature", Some(rf.stable_id.clone()));
+            row.set("Feature_type", Some("RegulatoryFeature".into()));
+            row.set("BIOTYPE", Some(rf.feature_type.clone()));
+            let mut terms = vec![Term::RegulatoryRegion];
+            if deletion && v.start <= rf.start && v.end >= rf.end {
+                terms.insert(0, Term::RegulatoryRegionAblation);
+            }
+            row.set_terms(terms);
+            out.push(row);
+        }
+        for mf in &motifs {
+            if !overlap(v.start, v.end, mf.start, mf.end) {
+                continue;
+            }
+            let mut row = base(alt);
+            row.set("Feature", mf.stable_id.clone());
+            row.set("Feature_type", Some("MotifFeature".into()));
+            row.set("STRAND", Some(mf.strand.to_string()));
+            let mut terms = vec![Term::TfBindingSite];
+            if deletion && v.start <= mf.start && v.end >= mf.end {
+                terms.insert(0, Term::TfbsAblation);
+            }
+            row.set_terms(terms);
+            super::motif::motif_fields(&mut row, mf, v, alt);
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+fn empty_len(s: &str) -> usize {
+    if s == "-" { 0 } else { s.len() }
+}
