@@ -263,3 +263,63 @@ fn bad_files_are_refused_naming_the_file() {
         "{err}"
     );
 }
+
+/// The model keeps no `mapper`: VEP's cached TranscriptMapper pairs are
+/// exactly the exons laid end to end in transcript order, which is what
+/// the engine maps through. Checked on every transcript file.
+#[test]
+fn cached_mappers_equal_the_exon_layout() {
+    use genoflight_catalog::vep::perl::Document;
+    use std::io::Read;
+    let Some(dir) = vep_dir() else { return };
+    let mut checked = 0;
+    for (path, counts) in manifest(&dir, false) {
+        if counts.iter().all(|c| c.1 != "transcripts") {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(&path).unwrap())
+            .read_to_end(&mut bytes)
+            .unwrap();
+        let doc: Document = genoflight_catalog::vep::storable::decode(&bytes).unwrap();
+        let f = decode_region_file(&path).unwrap();
+        let (_, list) = &doc.hash(doc.root).unwrap()[0];
+        for (&node, t) in doc.array(*list).unwrap().iter().zip(&f.transcripts) {
+            let pairs_by_kind = doc
+                .get(node, "_variation_effect_feature_cache")
+                .and_then(|c| doc.get(c, "mapper"))
+                .and_then(|m| doc.get(m, "exon_coord_mapper"))
+                .and_then(|m| doc.get(m, "_pair_cdna"))
+                .and_then(|p| doc.hash(p))
+                .unwrap_or_else(|| panic!("{}: no mapper pairs", t.stable_id));
+            let mut pairs: Vec<[i64; 4]> = doc
+                .array(pairs_by_kind[0].1)
+                .unwrap()
+                .iter()
+                .map(|&p| {
+                    let (from, to) = (doc.get(p, "from").unwrap(), doc.get(p, "to").unwrap());
+                    [
+                        doc.get_int(from, "start").unwrap(),
+                        doc.get_int(from, "end").unwrap(),
+                        doc.get_int(to, "start").unwrap(),
+                        doc.get_int(to, "end").unwrap(),
+                    ]
+                })
+                .collect();
+            pairs.sort();
+            let mut cdna = 1;
+            let laid: Vec<[i64; 4]> = t
+                .exons
+                .iter()
+                .map(|e| {
+                    let len = e.end - e.start + 1;
+                    cdna += len;
+                    [cdna - len, cdna - 1, e.start, e.end]
+                })
+                .collect();
+            assert_eq!(pairs, laid, "{}: {}", path.display(), t.stable_id);
+            checked += 1;
+        }
+    }
+    assert!(checked > 1500, "{checked}");
+}
