@@ -17,7 +17,7 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Pla
 
 use super::convert::decode_region_file;
 use super::features;
-use super::layout::{RegionFile, RegionKind};
+use super::layout::{CacheLayout, RegionFile, RegionKind};
 use super::table::{RegionData, VepCache, VepTableKind};
 use super::variation::{VariationBatch, VariationColumns, VariationSink};
 use crate::scan::{blocking_stream, bounded_properties};
@@ -278,6 +278,21 @@ impl ExecutionPlan for VepScanExec {
     }
 }
 
+/// The features of `file` a scan reports: inside `regions`, and owned by
+/// this file rather than another one they also overlap.
+fn owned<'a, T>(
+    features: &'a [Arc<T>],
+    span: fn(&T) -> (&str, i64, i64),
+    regions: &'a [Region],
+    layout: &'a CacheLayout,
+    file: &'a RegionFile,
+) -> impl Iterator<Item = &'a T> + 'a {
+    features.iter().map(|f| f.as_ref()).filter(move |f| {
+        let (chrom, start, end) = span(f);
+        in_regions(regions, chrom, start, end) && layout.owns(file, start)
+    })
+}
+
 /// One partition's work, run on a blocking thread.
 struct Scan {
     cache: Arc<VepCache>,
@@ -320,9 +335,7 @@ impl Scan {
     ) -> Result<bool> {
         let data = self.cache.region(file)?;
         let layout = self.cache.layout();
-        let keep = |chrom: &str, start: i64, end: i64| {
-            in_regions(&self.regions, chrom, start, end) && layout.owns(file, start)
-        };
+        let r = &self.regions;
         let cap = left.unwrap_or(usize::MAX);
         macro_rules! emit {
             ($rows:expr, $build:expr) => {{
@@ -338,11 +351,13 @@ impl Scan {
         let schema = &self.schema;
         match self.kind {
             VepTableKind::Transcripts | VepTableKind::Exons | VepTableKind::Translations => {
-                let rows = data
-                    .transcripts
-                    .iter()
-                    .filter(|t| keep(&t.chrom, t.start, t.end))
-                    .map(|t| t.as_ref());
+                let rows = owned(
+                    &data.transcripts,
+                    |t| (t.chrom.as_str(), t.start, t.end),
+                    r,
+                    layout,
+                    file,
+                );
                 match self.kind {
                     VepTableKind::Transcripts => {
                         emit!(rows, |c| features::transcripts_batch(c, schema))
@@ -352,19 +367,23 @@ impl Scan {
                 }
             }
             VepTableKind::Regulatory => {
-                let rows = data
-                    .regulatory
-                    .iter()
-                    .filter(|f| keep(&f.chrom, f.start, f.end))
-                    .map(|f| f.as_ref());
+                let rows = owned(
+                    &data.regulatory,
+                    |f| (f.chrom.as_str(), f.start, f.end),
+                    r,
+                    layout,
+                    file,
+                );
                 emit!(rows, |c| features::regulatory_batch(c, schema))
             }
             VepTableKind::Motifs => {
-                let rows = data
-                    .motifs
-                    .iter()
-                    .filter(|f| keep(&f.chrom, f.start, f.end))
-                    .map(|f| f.as_ref());
+                let rows = owned(
+                    &data.motifs,
+                    |f| (f.chrom.as_str(), f.start, f.end),
+                    r,
+                    layout,
+                    file,
+                );
                 emit!(rows, |c| features::motifs_batch(c, schema))
             }
             VepTableKind::Variation => {

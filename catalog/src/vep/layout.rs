@@ -195,7 +195,7 @@ impl CacheLayout {
                 chromosomes.push(dir);
             }
         }
-        chromosomes.sort_by(|a, b| chrom_order(&a.name).cmp(&chrom_order(&b.name)));
+        chromosomes.sort_by_key(|c| chrom_order(&c.name));
         Ok(CacheLayout {
             root: root.to_path_buf(),
             chromosomes,
@@ -318,7 +318,7 @@ mod tests {
         assert!(layout.owns(files[0], 999_000) && !layout.owns(files[1], 999_000));
         // One starting before every file belongs to the first.
         assert!(layout.owns(files[0], -5));
-        assert_eq!(find_cache_dir(&root.parent().unwrap()).unwrap(), root);
+        assert_eq!(find_cache_dir(root.parent().unwrap()).unwrap(), root);
         assert!(find_cache_dir(&root.join("21")).is_err());
     }
 }

@@ -155,45 +155,18 @@ fn body(bytes: &[u8]) -> Result<(Vec<u8>, usize, bool), DecodeError> {
         1 => snappy(rest, body_start)?,
         2 => {
             let mut p = 0;
-            let len = varint(rest, &mut p, body_start)?;
-            let block = usize::try_from(len)
-                .ok()
-                .and_then(|l| rest.get(p..p.checked_add(l)?))
-                .ok_or_else(|| {
-                    error(
-                        body_start,
-                        format!("snappy block of {len} bytes is truncated"),
-                    )
-                })?;
+            let block = sized_block(rest, &mut p, body_start, "snappy")?;
             snappy(block, body_start + p)?
         }
         3 => {
             let mut p = 0;
             let raw_len = varint(rest, &mut p, body_start)?;
-            let len = varint(rest, &mut p, body_start)?;
-            let block = usize::try_from(len)
-                .ok()
-                .and_then(|l| rest.get(p..p.checked_add(l)?))
-                .ok_or_else(|| {
-                    error(
-                        body_start,
-                        format!("zlib block of {len} bytes is truncated"),
-                    )
-                })?;
+            let block = sized_block(rest, &mut p, body_start, "zlib")?;
             inflate(block, raw_len, body_start + p)?
         }
         4 => {
             let mut p = 0;
-            let len = varint(rest, &mut p, body_start)?;
-            let block = usize::try_from(len)
-                .ok()
-                .and_then(|l| rest.get(p..p.checked_add(l)?))
-                .ok_or_else(|| {
-                    error(
-                        body_start,
-                        format!("zstd block of {len} bytes is truncated"),
-                    )
-                })?;
+            let block = sized_block(rest, &mut p, body_start, "zstd")?;
             unzstd(block, body_start + p)?
         }
         other => {
@@ -204,6 +177,21 @@ fn body(bytes: &[u8]) -> Result<(Vec<u8>, usize, bool), DecodeError> {
         return Err(error(body_start, "empty document body"));
     }
     Ok((body, base, encoding != 0))
+}
+
+/// A compressed block preceded by its varint length; `pos` ends at its first byte.
+fn sized_block<'a>(
+    rest: &'a [u8],
+    pos: &mut usize,
+    at: usize,
+    what: &str,
+) -> Result<&'a [u8], DecodeError> {
+    let len = varint(rest, pos, at)?;
+    let p = *pos;
+    usize::try_from(len)
+        .ok()
+        .and_then(|l| rest.get(p..p.checked_add(l)?))
+        .ok_or_else(|| error(at, format!("{what} block of {len} bytes is truncated")))
 }
 
 fn snappy(block: &[u8], at: usize) -> Result<Vec<u8>, DecodeError> {
