@@ -24,7 +24,7 @@ const MAGIC_V3: &[u8; 4] = b"=\xF3rl";
 const MAGIC_V3_UTF8: &[u8; 5] = b"=\xC3\xB3rl";
 /// VEP objects nest a dozen levels; this only stops hostile input from
 /// exhausting the stack.
-const MAX_DEPTH: usize = 512;
+const MAX_DEPTH: usize = 256;
 
 const TRACK: u8 = 0x80;
 const VARINT: u8 = 0x20;
@@ -77,6 +77,7 @@ pub fn decode(bytes: &[u8]) -> Result<Document, DecodeError> {
         // COPY can expand earlier bytes again; no real document needs more
         // values than a few per body byte.
         max_nodes: body.len().saturating_mul(8).saturating_add(1024),
+        string_bytes: body.len().saturating_mul(8).saturating_add(1 << 20),
     };
     let mut pos = 0;
     let root = decoder.item(&mut pos).map_err(|mut e| {
@@ -267,9 +268,12 @@ struct Decoder<'a> {
     /// value position is forbidden (the spec's rule that keeps copies finite).
     copying: bool,
     max_nodes: usize,
+    /// String bytes still allowed: COPY can repeat a long string from a
+    /// few bytes, so copied text is bounded like copied values.
+    string_bytes: usize,
 }
 
-impl Decoder<'_> {
+impl<'a> Decoder<'a> {
     fn push(&mut self, node: Node, at: usize) -> Result<NodeId, DecodeError> {
         if self.nodes.len() >= self.max_nodes {
             return Err(error(
@@ -281,6 +285,17 @@ impl Decoder<'_> {
         Ok(self.nodes.len() - 1)
     }
 
+    /// A string value, charged against the string budget.
+    fn string(&mut self, bytes: &[u8], at: usize) -> Result<Vec<u8>, DecodeError> {
+        self.string_bytes = self.string_bytes.checked_sub(bytes.len()).ok_or_else(|| {
+            error(
+                at,
+                "more string data than the document can hold (COPY loop?)",
+            )
+        })?;
+        Ok(bytes.to_vec())
+    }
+
     fn byte(&self, pos: usize) -> Result<u8, DecodeError> {
         self.body
             .get(pos)
@@ -288,7 +303,7 @@ impl Decoder<'_> {
             .ok_or_else(|| error(pos, "unexpected end of data"))
     }
 
-    fn take(&self, pos: &mut usize, len: u64) -> Result<&[u8], DecodeError> {
+    fn take(&self, pos: &mut usize, len: u64) -> Result<&'a [u8], DecodeError> {
         let at = *pos;
         let bytes = usize::try_from(len)
             .ok()
@@ -356,10 +371,12 @@ impl Decoder<'_> {
         let bytes = match tag {
             BINARY | STR_UTF8 => {
                 let len = self.varint(pos)?;
-                self.take(pos, len)?.to_vec()
+                let bytes = self.take(pos, len)?;
+                self.string(bytes, tag_pos)?
             }
             t if (SHORT_BINARY_0..SHORT_BINARY_0 + 32).contains(&t) => {
-                self.take(pos, u64::from(t & 0x1f))?.to_vec()
+                let bytes = self.take(pos, u64::from(t & 0x1f))?;
+                self.string(bytes, tag_pos)?
             }
             COPY => {
                 let target = self.offset(pos, tag_pos, "COPY")?;
@@ -434,10 +451,12 @@ impl Decoder<'_> {
             FALSE => Node::Int(0),
             BINARY | STR_UTF8 => {
                 let len = self.varint(pos)?;
-                Node::Str(self.take(pos, len)?.to_vec())
+                let bytes = self.take(pos, len)?;
+                Node::Str(self.string(bytes, tag_pos)?)
             }
             t if (SHORT_BINARY_0..SHORT_BINARY_0 + 32).contains(&t) => {
-                Node::Str(self.take(pos, u64::from(t & 0x1f))?.to_vec())
+                let bytes = self.take(pos, u64::from(t & 0x1f))?;
+                Node::Str(self.string(bytes, tag_pos)?)
             }
             REFN => Node::Ref(self.item(pos)?),
             REFP => {
@@ -677,8 +696,21 @@ mod tests {
         assert!(decode(&raw(&[REFP, 9])).is_err());
         // COPY of itself.
         assert!(decode(&raw(&[COPY, 1])).is_err());
-        // Deep nesting.
+        // Deep nesting, through each kind of container.
         assert!(decode(&raw(&[REFN; 5000])).is_err());
+        assert!(decode(&raw(&[ARRAYREF_0 + 1; 5000])).is_err());
+        let hashes: Vec<u8> = (0..5000)
+            .flat_map(|_| [HASHREF_0 + 1, SHORT_BINARY_0])
+            .collect();
+        assert!(decode(&raw(&hashes)).is_err());
+        // A long string copied over and over runs out of budget.
+        let mut body = vec![ARRAY, 0x90, 0x4e, BINARY, 0x80, 0x20]; // 10000 items, 4096-byte string
+        body.extend([b'x'; 4096]);
+        for _ in 0..9999 {
+            body.extend([COPY, 4]);
+        }
+        let e = decode(&raw(&body)).unwrap_err();
+        assert!(e.message.contains("string data"), "{e}");
     }
 
     #[test]
