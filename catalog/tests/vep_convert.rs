@@ -139,6 +139,7 @@ fn motif_json(m: &MotifFeature) -> Value {
         "cell_types": m.cell_types,
         "overlapping_regulatory_feature": m.overlapping_regulatory_feature,
         "seq": m.seq,
+        "display_label": m.display_label,
     })
 }
 

@@ -273,4 +273,21 @@ fn regulatory_and_motif_rows() {
             .iter()
             .all(|m| m.as_deref().is_some_and(|m| m.starts_with("ENSPFM")))
     );
+
+    // An older funcgen cache (the Sereal one): no motif ids, a factor:matrix label.
+    let Some(f) = load("sereal/homo_sapiens/84_GRCh38/21/25000001-26000000_reg.sereal") else {
+        return;
+    };
+    let motifs: Vec<_> = f.motifs.iter().collect();
+    let b = motifs_batch(&motifs, &motifs_schema()).unwrap();
+    assert_eq!(b.num_rows(), 19);
+    let labels = strings(&b, "display_label");
+    let names = strings(&b, "motif_name");
+    for (label, name) in labels.iter().zip(&names) {
+        let (label, name) = (label.as_deref().unwrap(), name.as_deref().unwrap());
+        assert!(label.ends_with(&format!(":{name}")), "{label} {name}");
+    }
+    let reg: Vec<_> = f.regulatory.iter().collect();
+    let b = regulatory_batch(&reg, &regulatory_schema()).unwrap();
+    assert!(i64s(&b, "epigenome_count").iter().all(|c| c.is_some()));
 }

@@ -338,7 +338,10 @@ fn regulatory(doc: &Document, r: NodeId, chrom: &str) -> Result<RegulatoryFeatur
         end: need_int(doc, r, "end").map_err(wrap)?,
         strand: strand(doc, r).map_err(wrap)?,
         feature_type: doc.get_str(r, "feature_type").unwrap_or_default(),
-        epigenome_count: doc.get_int(r, "epigenome_count"),
+        // Older funcgen caches count cell types instead of epigenomes.
+        epigenome_count: doc
+            .get_int(r, "epigenome_count")
+            .or_else(|| doc.get_int(r, "cell_type_count")),
         cell_types: sorted_keys(doc, doc.get(r, "cell_types"))
             .into_iter()
             .map(|(k, v)| (k, doc.str(v).unwrap_or_default()))
@@ -434,6 +437,7 @@ fn motif(doc: &Document, m: NodeId, chrom: &str) -> Result<MotifFeature, String>
             doc.get(m, "_variation_effect_feature_cache")
                 .and_then(|c| doc.get(c, "seq")),
         ),
+        display_label: doc.get_str(m, "display_label"),
         stable_id,
     })
 }

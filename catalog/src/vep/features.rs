@@ -573,6 +573,10 @@ pub fn motifs_schema() -> SchemaRef {
             "Overlapping regulatory feature stable id",
         ),
         s("seq", "Motif sequence"),
+        s(
+            "display_label",
+            "Older caches without motif stable ids: factor:matrix label",
+        ),
     ]);
     schema(f)
 }
@@ -605,6 +609,7 @@ pub fn motifs_batch(rows: &[&MotifFeature], schema: &SchemaRef) -> Result<Record
             "cell_types" => string_lists(rows, |x| x.cell_types.as_slice()),
             "regulatory_feature_id" => strs(r.map(|x| x.overlapping_regulatory_feature.as_deref())),
             "seq" => strs(r.map(|x| x.seq.as_deref())),
+            "display_label" => strs(r.map(|x| x.display_label.as_deref())),
             other => return Err(unknown("motifs", other)),
         };
         arrays.push(a);

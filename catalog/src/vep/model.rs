@@ -143,6 +143,9 @@ pub struct MotifFeature {
     pub overlapping_regulatory_feature: Option<String>,
     /// The motif's genomic sequence as cached.
     pub seq: Option<String>,
+    /// Older funcgen caches (no motif stable ids): `display_label`,
+    /// "<factor>:<matrix>" such as `Jund:MA0491.1`.
+    pub display_label: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

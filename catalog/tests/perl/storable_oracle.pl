@@ -231,7 +231,7 @@ sub regulatory_model {
         start => 0 + $r->{start}, end => 0 + $r->{end}, strand => 0 + $r->{strand},
         stable_id => "$r->{stable_id}",
         feature_type => $r->{feature_type} // '',
-        epigenome_count => int_or_undef($r->{epigenome_count}),
+        epigenome_count => int_or_undef($r->{epigenome_count} // $r->{cell_type_count}),
         cell_types => [ map { [ $_, $ct->{$_} // '' ] } sort keys %$ct ],
     };
 }
@@ -258,6 +258,7 @@ sub motif_model {
         cell_types => ref $m->{cell_types} eq 'ARRAY' ? [ @{ $m->{cell_types} } ] : [ sort keys %{ $m->{cell_types} || {} } ],
         overlapping_regulatory_feature => ref $orf ? str_or_undef($orf->{stable_id}) : str_or_undef($orf),
         seq => seq_of($m->{_variation_effect_feature_cache} ? $m->{_variation_effect_feature_cache}{seq} : undef),
+        display_label => str_or_undef($m->{display_label}),
     };
 }
 
