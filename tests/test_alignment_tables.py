@@ -224,3 +224,63 @@ def test_record_filters_are_checked_early_and_match_samtools(
     assert "record_filter=[" in physical_plan(uri, sql)
     expected = int(subprocess.check_output(["samtools", "view", "-c", *args, str(bam)]))
     assert query(uri, sql)[0][0] == expected
+
+
+# Tags as typed columns: (file, tag specs, SQL type each is compared as).
+TAGGED = {
+    "range_tagged": (
+        "range.bam",
+        {"NM": "BIGINT", "MD": "VARCHAR", "X0:i": "BIGINT", "XA": "VARCHAR"},
+    ),
+    "mpileup_tagged": ("mpileup.1.bam", {"MQ": "BIGINT", "RG": "VARCHAR", "XT:A": "VARCHAR"}),
+    "auxf_tagged": (
+        "auxf#values.sam",
+        {"F0:f": "FLOAT", "I0:i": "BIGINT", "I1": "VARCHAR", "BC": "VARCHAR"},
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def tagged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from _servers import serve, write_config
+
+    work = tmp_path_factory.mktemp("tagged")
+    tables = [
+        {"name": name, "path": ALIGNMENT_DIR / file, "tags": list(specs)}
+        for name, (file, specs) in TAGGED.items()
+    ]
+    tables.append({"name": "bad_tag", "path": ALIGNMENT_DIR / "range.bam", "tags": ["NMX"]})
+    with serve(write_config(work / "genoflight.toml", {"tables": tables}), work) as served:
+        yield served.uri
+
+
+@pytest.mark.parametrize("name", sorted(TAGGED))
+def test_tag_columns_are_typed_and_equal_the_tags_map(tagged: str, name: str) -> None:
+    """Each promoted tag equals the `tags` map's value (itself checked against samtools view
+    above), NULL where a record lacks the tag, with the type its spec gives."""
+    file, specs = TAGGED[name]
+    sam = samtools("view", str(ALIGNMENT_DIR / file))
+    for spec, sql_type in specs.items():
+        tag = spec.split(":")[0]
+        expected_present = sum(any(f.startswith(f"{tag}:") for f in r[11:]) for r in sam)
+        sql = (
+            f'SELECT count("{tag}") AS present, sum(CASE WHEN CAST("{tag}" AS {sql_type}) '
+            f"IS DISTINCT FROM CAST(tags['{tag}'] AS {sql_type}) THEN 1 ELSE 0 END) AS differ "
+            f"FROM {name}"
+        )
+        got = query(tagged, sql)[0]
+        assert got == (expected_present, 0), f"{name}.{tag}: {got}"
+    with adbc_connect(tagged) as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT * FROM {name} LIMIT 0")
+        schema = cur.fetch_arrow_table().schema
+    arrow_types = {"BIGINT": "int64", "VARCHAR": "string", "FLOAT": "double"}
+    for spec, sql_type in specs.items():
+        assert str(schema.field(spec.split(":")[0]).type) == arrow_types[sql_type], spec
+
+
+def test_a_bad_tag_spec_is_a_clear_error(tagged: str) -> None:
+    from _support import flight_sql_error
+
+    err = flight_sql_error(tagged, "SELECT * FROM bad_tag")
+    assert "NMX" in err and "two-character" in err, err
+    assert query(tagged, "SELECT count(*) FROM range_tagged")[0][0] > 0

@@ -112,6 +112,7 @@ def test_design_example_parses_into_the_native_json(tmp_path: Path) -> None:
             "reference": "/data/ref/GRCh38.fa",
             "zero_based": False,
                 "attributes": [],
+                "tags": [],
         }
     ]
     assert native["vep_caches"] == [{"name": "vep", "path": "/data/vep/homo_sapiens/114_GRCh38"}]
@@ -329,7 +330,7 @@ def test_gff_attributes_must_be_a_list_of_distinct_names(tmp_path: Path) -> None
     good = load_config(write(tmp_path, base + 'attributes = ["gene_id", "gene_name"]\n'))
     assert json.loads(good.to_native_json())["tables"][0]["attributes"] == ["gene_id", "gene_name"]
     for value, message in (
-        ('"gene_id"', "expected a list of attribute names"),
+        ('"gene_id"', "expected a list of names"),
         ('["gene_id", "gene_id"]', "gene_id listed more than once"),
         ('["gene_id", 3]', "expected a string"),
     ):

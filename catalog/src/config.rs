@@ -41,6 +41,9 @@ pub struct TableEntry {
     /// GFF/GTF attributes promoted to their own columns.
     #[serde(default)]
     pub attributes: Vec<String>,
+    /// BAM/SAM/CRAM tags as typed columns (`NM`, `XS:i`).
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -58,6 +58,7 @@ struct Candidate {
     zero_based: bool,
     reference: Option<PathBuf>,
     attributes: Vec<String>,
+    tags: Vec<String>,
 }
 
 impl Candidate {
@@ -152,6 +153,7 @@ fn discover(
                 zero_based: false,
                 reference: None,
                 attributes: vec![],
+                tags: vec![],
             });
         }
     }
@@ -174,6 +176,7 @@ fn discover(
             zero_based: t.zero_based,
             reference: t.reference.clone(),
             attributes: t.attributes.clone(),
+            tags: t.tags.clone(),
         });
     }
     candidates
@@ -310,6 +313,13 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
                 c.path.display()
             ));
         }
+        if !c.tags.is_empty() && !matches!(c.format, Format::Bam | Format::Cram | Format::Sam) {
+            report.warnings.push(format!(
+                "table {}: `tags` applies to BAM/SAM/CRAM tables only; ignored for {}",
+                c.name,
+                c.path.display()
+            ));
+        }
         match c.format {
             Format::Vcf => match open_vcf(&c.path, c.zero_based) {
                 Ok((variants, genotypes)) => {
@@ -338,6 +348,7 @@ pub async fn build_catalog(ctx: &SessionContext, config: &CatalogConfig) -> Resu
                     _ => AlignmentFormat::Sam,
                 };
                 let opened = open_alignment(&c.path, kind, c.zero_based)
+                    .and_then(|t| t.with_tag_columns(&c.tags))
                     .map_err(|e| e.strip_backtrace())
                     .and_then(|t| {
                         if kind != AlignmentFormat::Cram {

@@ -77,6 +77,8 @@ class TableEntry:
     zero_based: bool = False
     # GFF/GTF attributes promoted to their own columns.
     attributes: tuple[str, ...] = ()
+    # BAM/SAM/CRAM tags as typed columns ("NM", "XS:i").
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,7 @@ class Config:
                     "reference": p(t.reference),
                     "zero_based": t.zero_based,
                     "attributes": list(t.attributes),
+                    "tags": list(t.tags),
                 }
                 for t in self.tables
             ],
@@ -333,9 +336,9 @@ class _Parser:
             raise self.error(key, "must not be empty")
         return value
 
-    def attribute_names(self, value: Any, key: str) -> tuple[str, ...]:
+    def names(self, value: Any, key: str) -> tuple[str, ...]:
         if not isinstance(value, list):
-            raise self.error(key, f"expected a list of attribute names, got {_describe(value)}")
+            raise self.error(key, f"expected a list of names, got {_describe(value)}")
         names = tuple(self.string(v, f"{key}[{i}]") for i, v in enumerate(value))
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -454,7 +457,7 @@ class _Parser:
         for i, item in enumerate(self.array_of_tables(value, "tables")):
             k = f"tables[{i}]"
             t = self.table(
-                item, k, ("name", "path", "schema", "reference", "zero_based", "attributes")
+                item, k, ("name", "path", "schema", "reference", "zero_based", "attributes", "tags")
             )
             entry = TableEntry(
                 name=self.require(t, k, "name", self.string),
@@ -462,7 +465,8 @@ class _Parser:
                 schema=self.get(t, k, "schema", self.schema, DEFAULT_SCHEMA),
                 reference=self.get(t, k, "reference", self.path, None),
                 zero_based=self.get(t, k, "zero_based", self.boolean, False),
-                attributes=self.get(t, k, "attributes", self.attribute_names, ()),
+                attributes=self.get(t, k, "attributes", self.names, ()),
+                tags=self.get(t, k, "tags", self.names, ()),
             )
             ident = (entry.schema, entry.name)
             if ident in seen:

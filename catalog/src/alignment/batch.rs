@@ -5,15 +5,18 @@ use std::fmt::Write as _;
 use std::io;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int32Builder, Int64Builder, MapBuilder, RecordBatch, StringBuilder};
+use arrow::array::{
+    ArrayRef, Float64Builder, Int32Builder, Int64Builder, MapBuilder, RecordBatch, StringBuilder,
+};
 use arrow::datatypes::SchemaRef;
 use datafusion::common::Result;
 use noodles::sam;
 use noodles::sam::alignment::record::cigar::op::Kind as CigarKind;
-use noodles::sam::alignment::record::data::field::Value;
 use noodles::sam::alignment::record::data::field::value::Array as ValueArray;
+use noodles::sam::alignment::record::data::field::{Tag, Value};
 
-use super::tags_builder;
+use super::tags::{TagColumn, TagKind, Typed, typed};
+use super::{FIXED_COLUMNS, tags_builder};
 use crate::text::{Region, in_regions};
 
 pub(super) struct Batch {
@@ -34,6 +37,14 @@ enum Column {
     I64(usize, Int64Builder),
     I32(usize, Int32Builder),
     Tags(Box<MapBuilder<StringBuilder, StringBuilder>>),
+    /// A tag promoted to its own typed column.
+    Tag(Tag, TagColumn, TagBuilder),
+}
+
+enum TagBuilder {
+    Integer(Int64Builder),
+    Float(Float64Builder),
+    Text(StringBuilder),
 }
 
 fn cigar_char(k: CigarKind) -> char {
@@ -51,7 +62,7 @@ fn cigar_char(k: CigarKind) -> char {
 }
 
 /// A tag value as SAM text after `TAG:TYPE:` (`B` arrays keep their subtype: `c,1,2`).
-fn value_text(v: &Value, out: &mut String) -> io::Result<()> {
+pub(super) fn value_text(v: &Value, out: &mut String) -> io::Result<()> {
     out.clear();
     match v {
         Value::Character(c) => out.push(*c as char),
@@ -87,14 +98,29 @@ fn value_text(v: &Value, out: &mut String) -> io::Result<()> {
 }
 
 impl Batch {
-    pub fn new(projection: &[usize], schema: SchemaRef, zero_based: bool, cram: bool) -> Batch {
+    pub fn new(
+        projection: &[usize],
+        schema: SchemaRef,
+        tag_columns: &[TagColumn],
+        zero_based: bool,
+        cram: bool,
+    ) -> Batch {
         let columns = projection
             .iter()
             .map(|&i| match i {
                 0 | 1 | 5 | 7 | 10 | 11 => Column::Str(i, StringBuilder::new()),
                 2 | 3 | 8 | 9 => Column::I64(i, Int64Builder::new()),
                 4 | 6 => Column::I32(i, Int32Builder::new()),
-                _ => Column::Tags(Box::new(tags_builder())),
+                12 => Column::Tags(Box::new(tags_builder())),
+                _ => {
+                    let column = tag_columns[i - FIXED_COLUMNS].clone();
+                    let builder = match column.kind {
+                        TagKind::Integer => TagBuilder::Integer(Int64Builder::new()),
+                        TagKind::Float => TagBuilder::Float(Float64Builder::new()),
+                        TagKind::Text => TagBuilder::Text(StringBuilder::new()),
+                    };
+                    Column::Tag(Tag::from(column.tag), column, builder)
+                }
             })
             .collect();
         Batch {
@@ -206,6 +232,18 @@ impl Batch {
                     4 => b.append_value(i32::from(u16::from(r.flags()?))),
                     _ => b.append_value(mapping_quality(r, self.cram)?),
                 },
+                Column::Tag(tag, column, builder) => {
+                    let value = r.data().get(tag).transpose()?;
+                    let value = value.map(|v| typed(column, &v)).transpose()?;
+                    match (builder, value) {
+                        (TagBuilder::Integer(b), Some(Typed::Integer(n))) => b.append_value(n),
+                        (TagBuilder::Float(b), Some(Typed::Float(x))) => b.append_value(x),
+                        (TagBuilder::Text(b), Some(Typed::Text(t))) => b.append_value(t),
+                        (TagBuilder::Integer(b), _) => b.append_null(),
+                        (TagBuilder::Float(b), _) => b.append_null(),
+                        (TagBuilder::Text(b), _) => b.append_null(),
+                    }
+                }
                 Column::Tags(m) => {
                     for field in r.data().iter() {
                         let (tag, value) = field?;
@@ -232,6 +270,9 @@ impl Batch {
                     Column::I64(_, b) => Arc::new(b.finish()),
                     Column::I32(_, b) => Arc::new(b.finish()),
                     Column::Tags(m) => Arc::new(m.finish()),
+                    Column::Tag(_, _, TagBuilder::Integer(b)) => Arc::new(b.finish()),
+                    Column::Tag(_, _, TagBuilder::Float(b)) => Arc::new(b.finish()),
+                    Column::Tag(_, _, TagBuilder::Text(b)) => Arc::new(b.finish()),
                 }
             })
             .collect();

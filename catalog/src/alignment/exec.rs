@@ -44,6 +44,7 @@ pub(super) struct AlignmentExec {
     index: Option<SharedIndex>,
     crai: Option<Arc<cram::crai::Index>>,
     reference: Option<PathBuf>,
+    tag_columns: Vec<super::TagColumn>,
     zero_based: bool,
     request: ScanRequest,
     properties: Arc<PlanProperties>,
@@ -60,6 +61,7 @@ impl AlignmentExec {
             index: table.index.clone(),
             crai: table.crai.clone(),
             reference: table.reference.clone(),
+            tag_columns: table.tag_columns.clone(),
             zero_based: table.zero_based,
             request,
             properties,
@@ -151,6 +153,7 @@ impl ExecutionPlan for AlignmentExec {
             batch: Batch::new(
                 &r.projection,
                 r.schema.clone(),
+                &self.tag_columns,
                 self.zero_based,
                 self.format == AlignmentFormat::Cram,
             ),

@@ -7,6 +7,7 @@ mod batch;
 mod exec;
 mod filter;
 mod split;
+mod tags;
 
 use std::fmt;
 use std::fs::File;
@@ -27,6 +28,7 @@ use noodles::{bam, cram, sam};
 
 use self::exec::{AlignmentExec, ScanRequest};
 use self::filter::RecordFilter;
+use self::tags::TagColumn;
 use crate::coords;
 use crate::region::RegionFilter;
 
@@ -50,6 +52,8 @@ pub struct AlignmentTable {
     crai: Option<Arc<cram::crai::Index>>,
     reference: Option<PathBuf>,
     schema: SchemaRef,
+    /// Tags promoted to typed columns (after `tags`).
+    tag_columns: Vec<TagColumn>,
     zero_based: bool,
 }
 
@@ -93,15 +97,42 @@ impl AlignmentTable {
         self.reference = Some(reference);
         self
     }
+
+    /// Adds a typed column per tag spec (`NM`, `XS:i`; see `tags`).
+    pub fn with_tag_columns(mut self, specs: &[String]) -> Result<AlignmentTable> {
+        let columns = specs
+            .iter()
+            .map(|s| TagColumn::parse(s))
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| err(&self.display, "tags", e.strip_backtrace()))?;
+        for (i, c) in columns.iter().enumerate() {
+            let name = c.name();
+            if self.schema.field_with_name(&name).is_ok()
+                || columns[..i].iter().any(|o| o.tag == c.tag)
+            {
+                return Err(err(
+                    &self.display,
+                    "tags",
+                    format!("column '{name}' given twice"),
+                ));
+            }
+        }
+        self.schema = schema(self.zero_based, &columns);
+        self.tag_columns = columns;
+        Ok(self)
+    }
 }
 
 fn tags_builder() -> MapBuilder<StringBuilder, StringBuilder> {
     MapBuilder::new(None, StringBuilder::new(), StringBuilder::new())
 }
 
-fn schema(zero_based: bool) -> SchemaRef {
+/// Columns before the promoted tags.
+const FIXED_COLUMNS: usize = 13;
+
+fn schema(zero_based: bool, tag_columns: &[TagColumn]) -> SchemaRef {
     let pos = |name: &str| Field::new(name, DataType::Int64, true);
-    let fields = vec![
+    let mut fields = vec![
         Field::new("name", DataType::Utf8, true),
         Field::new("chrom", DataType::Utf8, true),
         pos("start"),
@@ -116,6 +147,11 @@ fn schema(zero_based: bool) -> SchemaRef {
         Field::new("quality_scores", DataType::Utf8, true),
         Field::new("tags", tags_builder().finish().data_type().clone(), true),
     ];
+    fields.extend(
+        tag_columns
+            .iter()
+            .map(|t| Field::new(t.name(), t.data_type(), true)),
+    );
     Arc::new(Schema::new(fields).with_metadata(coords::schema_metadata(zero_based)))
 }
 
@@ -152,7 +188,8 @@ pub fn open_alignment(
         index,
         crai,
         reference: None,
-        schema: schema(zero_based),
+        schema: schema(zero_based, &[]),
+        tag_columns: vec![],
         zero_based,
     })
 }
