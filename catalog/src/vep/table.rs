@@ -192,7 +192,11 @@ impl VepCache {
             return Ok(vec![]);
         };
         let mut out = Vec::new();
-        if let Some(path) = &dir.all_vars {
+        // As VEP: `var_type tabix` reads all_vars.gz, else the _var.gz files.
+        if self.info.tabix_variation {
+            let Some(path) = &dir.all_vars else {
+                return Ok(out);
+            };
             let source = self.all_vars_source(path)?;
             let region = Region {
                 chrom: dir.name.clone(),
