@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use datafusion::catalog::Session;
 use datafusion::common::{DataFusionError, Result, TableReference, plan_err};
 use datafusion::execution::session_state::SessionState;
-use genoflight_catalog::vep::model::{MotifFeature, RegulatoryFeature};
+use genoflight_catalog::vep::model::{MotifFeature, RegulatoryFeature, Transcript};
 use genoflight_catalog::vep::table::{VepCache, VepCacheTable};
 
 use super::rows::FeatureSource;
@@ -25,14 +25,40 @@ type TxKey = (String, String, i64, i64);
 pub struct CacheSource {
     cache: Arc<VepCache>,
     views: Mutex<HashMap<TxKey, Arc<TxView>>>,
+    /// A RefSeq or merged cache (`<species>_refseq`, `<species>_merged`).
+    refseq: bool,
 }
 
 impl CacheSource {
     pub fn new(cache: Arc<VepCache>) -> CacheSource {
+        let species = cache
+            .root()
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
         CacheSource {
+            refseq: species.ends_with("_refseq") || species.ends_with("_merged"),
             cache,
             views: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// VEP (without --all_refseq) annotates a RefSeq or merged cache's
+    /// RefSeq models only: accessions (`NM_`, `NR_`, `XM_`, `XR_` ...) or
+    /// NCBI gene IDs (MT), not its CCDS, EST or RNA-seq models nor the
+    /// pseudogenes named by symbol; a merged cache's Ensembl transcripts stay.
+    fn wanted(&self, t: &Transcript) -> bool {
+        if !self.refseq || t.source_cache.as_deref() == Some("Ensembl") {
+            return true;
+        }
+        let id = t.stable_id.as_bytes();
+        let accession = id.len() > 3
+            && id[0].is_ascii_uppercase()
+            && id[1].is_ascii_uppercase()
+            && id[2] == b'_'
+            && id[3].is_ascii_digit();
+        accession || (!id.is_empty() && id.iter().all(u8::is_ascii_digit))
     }
 }
 
@@ -50,6 +76,30 @@ impl FeatureSource for CacheSource {
         if views.len() > MAX_VIEWS {
             views.clear();
         }
+        let found: Vec<Arc<Transcript>> = found.into_iter().filter(|t| self.wanted(t)).collect();
+        // Merged caches: RefSeq models take the HGNC ID of the Ensembl
+        // transcripts of the same gene symbol, as VEP's merged output shows.
+        let hgnc: HashMap<&str, &str> = found
+            .iter()
+            .filter(|t| t.source_cache.as_deref() == Some("Ensembl"))
+            .filter_map(|t| Some((t.gene_symbol.as_deref()?, t.gene_hgnc_id.as_deref()?)))
+            .collect();
+        let found: Vec<Arc<Transcript>> = found
+            .iter()
+            .map(|t| {
+                match (t.gene_hgnc_id.is_none() && t.source_cache.is_some())
+                    .then(|| t.gene_symbol.as_deref().and_then(|s| hgnc.get(s)))
+                    .flatten()
+                {
+                    Some(id) => {
+                        let mut copy = Transcript::clone(t);
+                        copy.gene_hgnc_id = Some(id.to_string());
+                        Arc::new(copy)
+                    }
+                    None => t.clone(),
+                }
+            })
+            .collect();
         Ok(found
             .into_iter()
             .map(|t| {

@@ -24,6 +24,11 @@ fn af_field(column: &str) -> Option<String> {
     FIELDS.contains(&name.as_str()).then_some(name)
 }
 
+/// COSMIC_MUTATION, HGMD_MUTATION: a known variant whose alleles are not given.
+fn without_alleles(k: &KnownVariant) -> bool {
+    !k.allele_string.as_deref().unwrap_or("").contains('/')
+}
+
 /// The known variant's alleles on the forward strand.
 fn alleles(k: &KnownVariant) -> Vec<String> {
     k.allele_string
@@ -72,10 +77,7 @@ pub fn add_existing(
     let known: Vec<KnownVariant> = source
         .known_variants(chrom, min, max)?
         .into_iter()
-        .filter(|k| {
-            let no_alleles = !k.allele_string.as_deref().unwrap_or("").contains('/');
-            k.start == v.start && (k.end == v.end || no_alleles) && k.failed == 0
-        })
+        .filter(|k| k.start == v.start && (k.end == v.end || without_alleles(k)) && k.failed == 0)
         .collect();
     if known.is_empty() {
         return Ok(());
@@ -84,14 +86,12 @@ pub fn add_existing(
         let Some(allele) = row.get("Allele").map(str::to_string) else {
             continue;
         };
-        // Entries without alleles (COSMIC_MUTATION, HGMD_MUTATION) match by position.
-        let matched: Vec<&KnownVariant> = known
-            .iter()
-            .filter(|k| {
-                !k.allele_string.as_deref().unwrap_or("").contains('/')
-                    || alleles(k).contains(&allele)
-            })
-            .collect();
+        // Entries without alleles (COSMIC_MUTATION, HGMD_MUTATION) match by
+        // position, and are listed after those whose alleles matched.
+        let (mut matched, by_position): (Vec<&KnownVariant>, Vec<&KnownVariant>) =
+            known.iter().partition(|k| !without_alleles(k));
+        matched.retain(|k| alleles(k).contains(&allele));
+        matched.extend(by_position);
         if matched.is_empty() {
             continue;
         }

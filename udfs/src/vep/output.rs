@@ -52,6 +52,9 @@ pub const FIELDS: &[&str] = &[
     "TREMBL",
     "UNIPARC",
     "UNIPROT_ISOFORM",
+    "REFSEQ_MATCH",
+    "SOURCE",
+    "REFSEQ_OFFSET",
     "GENE_PHENO",
     "SIFT",
     "PolyPhen",
@@ -207,6 +210,14 @@ pub fn transcript_fields(row: &mut OutRow, tx: &TxView, tva: &TvaRow) {
     row.set("TREMBL", tr.trembl.clone());
     row.set("UNIPARC", tr.uniparc.clone());
     row.set("GENE_PHENO", tr.gene_phenotype.then(|| "1".into()));
+    let rseq: Vec<&str> = tr
+        .attributes
+        .iter()
+        .map(|(c, _)| c.as_str())
+        .filter(|c| c.starts_with("rseq"))
+        .collect();
+    row.set("REFSEQ_MATCH", (!rseq.is_empty()).then(|| rseq.join(",")));
+    row.set("SOURCE", tr.source_cache.clone());
     if let (Some((r, a)), Some(pos)) = (
         tva.amino_acids.as_deref().and_then(|x| x.split_once('/')),
         tva.protein.0,
