@@ -248,7 +248,8 @@ struct Prober {
 struct Out {
     a: Vec<u32>,
     b: Vec<Option<u32>>,
-    numbers: Vec<Vec<i64>>,
+    /// The op's numbers per row (count; count, covered, length; distance), `None` for no neighbour.
+    numbers: Vec<Option<[i64; 3]>>,
     pieces: Vec<(i64, i64)>,
 }
 
@@ -257,9 +258,19 @@ impl Prober {
         let closed = self.a.closed(&batch)?;
         let mut out = Out::default();
         let mut hits: Vec<(i32, i32, u32)> = Vec::new();
+        // Rows come grouped by chromosome: look a name up once per run of it.
+        let mut last: Option<(&str, Option<&ChromTargets>)> = None;
         for (i, iv) in closed.intervals.iter().enumerate() {
             let row = i as u32;
-            let chrom = closed.chrom(i).and_then(|c| targets.chroms.get(c));
+            let chrom = match (closed.chrom(i), last) {
+                (None, _) => None,
+                (Some(c), Some((l, t))) if l == c => t,
+                (Some(c), _) => {
+                    let t = targets.chroms.get(c);
+                    last = Some((c, t));
+                    t
+                }
+            };
             let Some((lo, hi)) = *iv else {
                 self.none(&mut out, row);
                 continue;
@@ -282,14 +293,14 @@ impl Prober {
                 ProbeOp::Count => {
                     let n = chrom.map_or(0, |t| t.tree.query_count(lo, hi));
                     out.a.push(row);
-                    out.numbers.push(vec![n as i64]);
+                    out.numbers.push(Some([n as i64, 0, 0]));
                 }
                 ProbeOp::Coverage => {
                     // The tree sweeps the covered bases itself, no hit list needed.
                     let (n, covered) = chrom.map_or((0, 0), |t| t.tree.coverage(lo, hi));
                     out.a.push(row);
                     out.numbers
-                        .push(vec![n as i64, covered as i64, hi as i64 - lo as i64 + 1]);
+                        .push(Some([n as i64, covered as i64, hi as i64 - lo as i64 + 1]));
                 }
                 ProbeOp::Nearest { k, overlaps } => {
                     let found = chrom
@@ -301,7 +312,7 @@ impl Prober {
                     for (distance, b) in found {
                         out.a.push(row);
                         out.b.push(Some(b));
-                        out.numbers.push(vec![distance]);
+                        out.numbers.push(Some([distance, 0, 0]));
                     }
                 }
                 ProbeOp::Subtract => {
@@ -336,24 +347,30 @@ impl Prober {
             ProbeOp::Nearest { .. } => {
                 out.a.push(row);
                 out.b.push(None);
-                out.numbers.push(vec![]);
+                out.numbers.push(None);
             }
             ProbeOp::Count => {
                 out.a.push(row);
-                out.numbers.push(vec![0]);
+                out.numbers.push(Some([0; 3]));
             }
             _ => {}
         }
     }
 
     fn emit(&self, targets: &Targets, batch: &RecordBatch, out: Out) -> Result<Vec<RecordBatch>> {
+        // Count and coverage give one row per a row, in order: a's columns as they are.
+        let identity = out.a.len() == batch.num_rows()
+            && matches!(self.op, ProbeOp::Count | ProbeOp::Coverage);
         let mut batches = Vec::new();
         for from in (0..out.a.len()).step_by(self.batch_size.max(1)) {
             let to = (from + self.batch_size).min(out.a.len());
             let a_idx = UInt32Array::from(out.a[from..to].to_vec());
             let mut columns: Vec<ArrayRef> = Vec::new();
             for (j, col) in batch.columns().iter().enumerate() {
-                let taken = take(col, &a_idx, None)?;
+                let taken = match identity {
+                    true => col.slice(from, to - from),
+                    false => take(col, &a_idx, None)?,
+                };
                 columns.push(match self.op {
                     ProbeOp::Subtract if j == self.a.start || j == self.a.end => {
                         let pick = |p: &(i64, i64)| if j == self.a.start { p.0 } else { p.1 };
@@ -379,12 +396,11 @@ impl Prober {
                     }
                     let fraction: Float64Array = numbers
                         .iter()
-                        .map(|n| {
-                            if n[2] > 0 {
-                                n[1] as f64 / n[2] as f64
-                            } else {
-                                0.0
+                        .map(|n| match n {
+                            Some([_, covered, length]) if *length > 0 => {
+                                *covered as f64 / *length as f64
                             }
+                            _ => 0.0,
                         })
                         .collect();
                     columns.push(Arc::new(fraction));
@@ -397,12 +413,8 @@ impl Prober {
     }
 }
 
-fn number(rows: &[Vec<i64>], c: usize) -> ArrayRef {
-    Arc::new(
-        rows.iter()
-            .map(|n| n.get(c).copied())
-            .collect::<Int64Array>(),
-    )
+fn number(rows: &[Option<[i64; 3]>], c: usize) -> ArrayRef {
+    Arc::new(rows.iter().map(|n| n.map(|n| n[c])).collect::<Int64Array>())
 }
 
 /// The closed pieces of `[lo, hi]` left after removing every hit.
