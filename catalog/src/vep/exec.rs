@@ -278,19 +278,25 @@ impl ExecutionPlan for VepScanExec {
     }
 }
 
-/// The features of `file` a scan reports: inside `regions`, and owned by
-/// this file rather than another one they also overlap.
-fn owned<'a, T>(
-    features: &'a [Arc<T>],
-    span: fn(&T) -> (&str, i64, i64),
+/// Which features of a region file a scan reports: inside the regions, and
+/// owned by this file rather than another one they also overlap.
+struct Owned<'a> {
     regions: &'a [Region],
     layout: &'a CacheLayout,
     file: &'a RegionFile,
-) -> impl Iterator<Item = &'a T> + 'a {
-    features.iter().map(|f| f.as_ref()).filter(move |f| {
-        let (chrom, start, end) = span(f);
-        in_regions(regions, chrom, start, end) && layout.owns(file, start)
-    })
+}
+
+impl<'a> Owned<'a> {
+    fn filter<T>(
+        &self,
+        features: &'a [Arc<T>],
+        span: fn(&T) -> (&str, i64, i64),
+    ) -> impl Iterator<Item = &'a T> + use<'a, '_, T> {
+        features.iter().map(|f| f.as_ref()).filter(move |f| {
+            let (chrom, start, end) = span(f);
+            in_regions(self.regions, chrom, start, end) && self.layout.owns(self.file, start)
+        })
+    }
 }
 
 /// One partition's work, run on a blocking thread.
@@ -334,8 +340,11 @@ impl Scan {
         send: &dyn Fn(Result<RecordBatch>) -> bool,
     ) -> Result<bool> {
         let data = self.cache.region(file)?;
-        let layout = self.cache.layout();
-        let r = &self.regions;
+        let owned = Owned {
+            regions: &self.regions,
+            layout: self.cache.layout(),
+            file,
+        };
         let cap = left.unwrap_or(usize::MAX);
         macro_rules! emit {
             ($rows:expr, $build:expr) => {{
@@ -351,13 +360,7 @@ impl Scan {
         let schema = &self.schema;
         match self.kind {
             VepTableKind::Transcripts | VepTableKind::Exons | VepTableKind::Translations => {
-                let rows = owned(
-                    &data.transcripts,
-                    |t| (t.chrom.as_str(), t.start, t.end),
-                    r,
-                    layout,
-                    file,
-                );
+                let rows = owned.filter(&data.transcripts, |t| (t.chrom.as_str(), t.start, t.end));
                 match self.kind {
                     VepTableKind::Transcripts => {
                         emit!(rows, |c| features::transcripts_batch(c, schema))
@@ -367,23 +370,11 @@ impl Scan {
                 }
             }
             VepTableKind::Regulatory => {
-                let rows = owned(
-                    &data.regulatory,
-                    |f| (f.chrom.as_str(), f.start, f.end),
-                    r,
-                    layout,
-                    file,
-                );
+                let rows = owned.filter(&data.regulatory, |f| (f.chrom.as_str(), f.start, f.end));
                 emit!(rows, |c| features::regulatory_batch(c, schema))
             }
             VepTableKind::Motifs => {
-                let rows = owned(
-                    &data.motifs,
-                    |f| (f.chrom.as_str(), f.start, f.end),
-                    r,
-                    layout,
-                    file,
-                );
+                let rows = owned.filter(&data.motifs, |f| (f.chrom.as_str(), f.start, f.end));
                 emit!(rows, |c| features::motifs_batch(c, schema))
             }
             VepTableKind::Variation => {
