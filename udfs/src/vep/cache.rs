@@ -11,6 +11,7 @@ use datafusion::common::{DataFusionError, Result, TableReference, plan_err};
 use datafusion::execution::session_state::SessionState;
 use genoflight_catalog::vep::model::{MotifFeature, RegulatoryFeature, Transcript};
 use genoflight_catalog::vep::table::{VepCache, VepCacheTable};
+use genoflight_catalog::vep::variation::KnownVariant;
 
 use super::rows::FeatureSource;
 use super::transcript::TxView;
@@ -22,9 +23,18 @@ const MAX_VIEWS: usize = 20_000;
 /// A transcript's identity: chromosome, stable ID, start, end.
 type TxKey = (String, String, i64, i64);
 
+/// Known variants of one 1 Mb block, sorted by start.
+type Block = ((String, i64), Arc<Vec<KnownVariant>>);
+
+/// Known variants are read a block at a time and searched by start: a block
+/// holds up to ~10^5 variants, too many to scan for every input variant.
+const BLOCK: i64 = 1_000_000;
+const BLOCKS_KEPT: usize = 4;
+
 pub struct CacheSource {
     cache: Arc<VepCache>,
     views: Mutex<HashMap<TxKey, Arc<TxView>>>,
+    blocks: Mutex<Vec<Block>>,
     /// A RefSeq or merged cache (`<species>_refseq`, `<species>_merged`).
     refseq: bool,
 }
@@ -41,6 +51,7 @@ impl CacheSource {
             refseq: species.ends_with("_refseq") || species.ends_with("_merged"),
             cache,
             views: Mutex::new(HashMap::new()),
+            blocks: Mutex::new(Vec::new()),
         }
     }
 
@@ -120,13 +131,42 @@ impl FeatureSource for CacheSource {
         self.cache.motifs(chrom, start.max(1), end)
     }
 
-    fn known_variants(
-        &self,
-        chrom: &str,
-        start: i64,
-        end: i64,
-    ) -> Result<Vec<genoflight_catalog::vep::variation::KnownVariant>> {
-        self.cache.variation(chrom, start.max(1), end)
+    fn known_variants(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<KnownVariant>> {
+        let mut out = Vec::new();
+        let (first, last) = ((start.max(1) - 1) / BLOCK, (end.max(1) - 1) / BLOCK);
+        for b in first..=last {
+            let block = self.block(chrom, b)?;
+            let from = block.partition_point(|k| k.start < start);
+            out.extend(block[from..].iter().take_while(|k| k.start <= end).cloned());
+        }
+        Ok(out)
+    }
+}
+
+impl CacheSource {
+    fn block(&self, chrom: &str, b: i64) -> Result<Arc<Vec<KnownVariant>>> {
+        let key = (chrom.to_string(), b);
+        {
+            let blocks = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((_, v)) = blocks.iter().find(|(k, _)| *k == key) {
+                return Ok(v.clone());
+            }
+        }
+        let (lo, hi) = (b * BLOCK + 1, (b + 1) * BLOCK);
+        let mut found: Vec<KnownVariant> = self
+            .cache
+            .variation(chrom, lo, hi)?
+            .into_iter()
+            .filter(|k| k.start >= lo && k.start <= hi)
+            .collect();
+        found.sort_by_key(|k| k.start);
+        let found = Arc::new(found);
+        let mut blocks = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
+        if blocks.len() >= BLOCKS_KEPT {
+            blocks.remove(0);
+        }
+        blocks.push((key, found.clone()));
+        Ok(found)
     }
 }
 

@@ -24,7 +24,8 @@ pub trait FeatureSource: Send + Sync {
     fn transcripts(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<Arc<TxView>>>;
     fn regulatory(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<Arc<RegulatoryFeature>>>;
     fn motifs(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<Arc<MotifFeature>>>;
-    /// Known variants (the cache's variation data) overlapping `[start, end]`.
+    /// Known variants (the cache's variation data) starting in `[start, end]`,
+    /// in cache order.
     fn known_variants(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<KnownVariant>>;
 }
 
