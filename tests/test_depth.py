@@ -26,6 +26,9 @@ VEP_BAM = SHARED_DATA / "vep" / "custom" / "bam_edit.bam"
 MAKE_DATA = SHARED_DATA.parent / "bench" / "make_data.py"
 SMALL_DIR = REPO / "bench" / "out" / "small"
 
+# CRAMs and the references they decode against (found by the server among the served FASTAs).
+CRAMS = {"range.cram": "ce.fa", "7.quickcheck.cram30.ok.cram": "mpileup.ref.fa"}
+
 # Genomes small enough to compare every position of -a / -aa output.
 SMALL_GENOMES = {"ex1.bam", "toy.sam", "range.bam", "auxf#values.sam"}
 
@@ -91,6 +94,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Data:
 def uri(data: Data, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     served = [*data.files, data.unindexed, data.truncated, data.unsorted, data.csv]
+    served += [ALIGNMENT_DIR / f for pair in CRAMS.items() for f in pair]
     proc, _ = start_server(
         ["--config", str(data.config), *map(str, served)],
         host="127.0.0.1",
@@ -236,6 +240,28 @@ def test_every_file_equals_samtools_depth(
     sql_opts, flags = case
     for path in data.files:
         check(uri, path, sql_opts, flags)
+
+
+def cram_table(path: Path) -> str:
+    """A CRAM beside a BAM of the same stem is served as ``<stem>_cram``."""
+    stem = path.name.rsplit(".", 1)[0]
+    return sanitize(f"{stem}_cram" if (path.parent / f"{stem}.bam").exists() else stem)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c[0] or "default")
+def test_cram_equals_samtools_depth(uri: str, case: tuple[str, list[str]]) -> None:
+    """CRAMs decode against their reference and give samtools depth's numbers."""
+    sql_opts, flags = case
+    for cram, reference in CRAMS.items():
+        path = ALIGNMENT_DIR / cram
+        flags_ref = [*flags, "--reference", str(ALIGNMENT_DIR / reference)]
+        check(uri, path, sql_opts, flags_ref, table=cram_table(path))
+
+
+def test_cram_region_option_points_to_where(uri: str) -> None:
+    name = cram_table(ALIGNMENT_DIR / "range.cram")
+    with pytest.raises(Exception, match="WHERE chrom"):
+        arrow(uri, f"SELECT * FROM depth('{name}', 'region=CHROMOSOME_I:1-100')")
 
 
 @pytest.mark.parametrize(
@@ -386,7 +412,7 @@ def test_unsorted_input_is_a_clear_error(uri: str, data: Data) -> None:
         ("SELECT * FROM depth('ex1', 'all_positions=maybe')", "all_positions"),
         ("SELECT * FROM depth('ex1', 'region=chr9:1-5')", "no contig 'chr9'"),
         ("SELECT * FROM depth('ex1', 'min_base_quality=-1')", "must not be negative"),
-        ("SELECT * FROM depth('notreads')", "not a BAM/SAM alignment table"),
+        ("SELECT * FROM depth('notreads')", "not a BAM/SAM/CRAM alignment table"),
         ("SELECT * FROM depth('no_such_table')", "not found"),
         ("SELECT * FROM depth(42)", "string literal"),
     ],

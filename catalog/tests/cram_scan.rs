@@ -120,6 +120,8 @@ async fn missing_or_wrong_reference_is_a_clear_error() {
             schema: "public".into(),
             reference: Some(dir.join("toy.fa")),
             zero_based: false,
+            attributes: vec![],
+            tags: vec![],
         }],
         ..Default::default()
     };

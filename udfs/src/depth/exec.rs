@@ -394,10 +394,13 @@ impl Runner {
 
     fn run(mut self, work: Work, sink: Rows) -> Result<()> {
         let src = self.source.clone();
-        let mut records =
-            Records::open(&src.path, src.format, src.header.clone()).map_err(|e| {
-                DataFusionError::Execution(format!("{}: cannot open: {e}", src.display))
-            })?;
+        let mut records = Records::open(
+            &src.path,
+            src.format,
+            src.header.clone(),
+            src.reference.as_deref(),
+        )
+        .map_err(|e| DataFusionError::Execution(format!("{}: cannot open: {e}", src.display)))?;
         let mut em = Emitter::new(self.options.per_base, sink);
         match work {
             Work::Items(items) => self.items(&mut records, &mut em, &items)?,

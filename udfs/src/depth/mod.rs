@@ -219,6 +219,12 @@ impl DepthOptions {
                         table.path().display()
                     );
                 }
+                if table.format() == AlignmentFormat::Cram {
+                    return plan_err!(
+                        "{NAME}(): option region is for indexed BAM; CRAM table '{name}' is read \
+                         whole: restrict it with WHERE chrom = '...' AND start BETWEEN ... instead"
+                    );
+                }
                 if table.index().is_none() {
                     return plan_err!(
                         "{NAME}(): option region needs an index, and '{name}' ({}) has no current .bai/.csi: \
@@ -268,14 +274,13 @@ impl TableFunctionImpl for DepthFunction {
                 ""
             };
             return plan_err!(
-                "{NAME}(): table '{name}' is not a BAM/SAM alignment table{hint}; \
-                 depth() reads alignments (CRAM is not served yet)"
+                "{NAME}(): table '{name}' is not a BAM/SAM/CRAM alignment table{hint}"
             );
         };
-        if table.format() != AlignmentFormat::Bam && table.format() != AlignmentFormat::Sam {
+        if table.format() == AlignmentFormat::Cram && table.reference().is_none() {
             return plan_err!(
-                "{NAME}(): table '{name}' is {:?}; depth() reads BAM and SAM (CRAM not yet)",
-                table.format()
+                "{NAME}(): CRAM table '{name}' has no reference FASTA to decode against \
+                 (set the table's `reference` option or serve the FASTA beside it)"
             );
         }
         let opts = Options::parse(NAME, exprs, 1, KNOWN)?;

@@ -1,7 +1,7 @@
 //! The provider `depth()` returns: its schema, region pushdown, and the plan
 //! of work items per partition (balanced by the index's file offsets).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -36,6 +36,8 @@ pub struct Source {
     pub format: AlignmentFormat,
     pub header: Arc<sam::Header>,
     pub index: Option<SharedIndex>,
+    /// CRAM: the FASTA its records decode against.
+    pub reference: Option<PathBuf>,
     pub zero_based: bool,
 }
 
@@ -152,6 +154,7 @@ impl DepthTable {
             format: table.format(),
             header: table.header().clone(),
             index: table.index().cloned(),
+            reference: table.reference().map(Path::to_path_buf),
             zero_based: table.zero_based(),
         };
         DepthTable {
