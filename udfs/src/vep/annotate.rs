@@ -736,6 +736,10 @@ impl<'a> Ctx<'a> {
         if self.decrease && self.vs <= tr.start && self.ve >= tr.end {
             return vec![Term::TranscriptAblation];
         }
+        // mature_miRNA_variant is tier 2: once it holds, tier-3 terms are not asked.
+        if self.within_mature_mirna() {
+            return vec![Term::MatureMirna];
+        }
         let mut out = Vec::new();
         let mut add = |cond: bool, t: Term| {
             if cond {
@@ -780,7 +784,6 @@ impl<'a> Ctx<'a> {
             add(self.synonymous(), Term::Synonymous);
             add(self.coding_unknown(), Term::CodingSequence);
         }
-        add(self.within_mature_mirna(), Term::MatureMirna);
         if utr {
             let (five, three) = if self.strand() >= 0 {
                 (self.before_coding(), self.after_coding())
