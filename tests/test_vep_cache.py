@@ -94,6 +94,55 @@ def make_bad_caches(root: Path) -> dict[str, Path]:
     return {"noinfo": noinfo, "corrupt": corrupt, "truncated": truncated}
 
 
+# Splits a transcript region file in two at a position, as VEP writes region files: a
+# transcript goes into each file its gene overlaps (here: the first file takes those starting
+# up to the split, the second those ending past it, so those spanning it are in both).
+SPLIT_PERL = r"""
+use strict; use warnings; use Storable qw(fd_retrieve nstore_fd);
+my ($in, $at, $first, $second) = @ARGV;
+open(my $fh, '-|', 'gzip', '-dc', $in) or die "gzip: $!";
+my $d = fd_retrieve($fh);
+for my $half ([sub { $_[0]{start} <= $at }, $first], [sub { $_[0]{end} > $at }, $second]) {
+    my ($keep, $path) = @$half;
+    my %part = map { my $c = $_; ($c => [grep { $keep->($_) } @{$d->{$c}}]) } keys %$d;
+    open(my $out, '|-', "gzip -c > '$path'") or die "gzip: $!";
+    nstore_fd(\%part, $out) or die "nstore_fd: $!";
+    close($out) or die "gzip: $!";
+}
+"""
+
+
+def split_cache(root: Path, at: int) -> Path | None:
+    """The release-84 cache with chr21's transcript file split at ``at``; None without Perl."""
+    perl = shutil.which("perl")
+    if perl is None:
+        return None
+    storable = CACHE_DIR / "homo_sapiens" / "84_GRCh38"
+    cache = root / "split" / "homo_sapiens" / "84_GRCh38"
+    (cache / "21").mkdir(parents=True)
+    shutil.copy(storable / "info.txt", cache)
+    proc = subprocess.run(
+        [
+            perl,
+            "-e",
+            SPLIT_PERL,
+            str(storable / "21" / f"{REGION}.gz"),
+            str(at),
+            str(cache / "21" / f"25000001-{at}.gz"),
+            str(cache / "21" / f"{at + 1}-26000000.gz"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return cache if proc.returncode == 0 else None
+
+
+# Inside MRPL39 (21:25585656-25607517), which spans the split then.
+SPLIT_AT = 25_590_000
+
+
 @pytest.fixture(scope="module")
 def cache_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CacheServer]:
     if not CACHE_DIR.is_dir():
@@ -102,6 +151,9 @@ def cache_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CacheServ
     bad = make_bad_caches(work / "bad")
     caches = [{"name": "vep", "path": CACHE_DIR / "homo_sapiens" / "84_GRCh38"}]
     caches += [{"name": name, "path": path} for name, path in bad.items()]
+    split = split_cache(work, SPLIT_AT)
+    if split is not None:
+        caches.append({"name": "split", "path": split})
     config = write_config(
         work / "genoflight.toml",
         {"paths": [{"path": VEP_DIR}], "vep_caches": caches},
@@ -364,6 +416,33 @@ def test_region_predicates_prune_region_files(cache_server: CacheServer) -> None
         "WHERE concat(chrom, '') = '22' AND start + 0 > 25500000",
     )
     assert pruned == filtered > 0
+
+
+def test_features_spanning_region_files_come_out_once(cache_server: CacheServer) -> None:
+    tables = flight_sql_query(
+        cache_server.uri, "SELECT table_schema FROM information_schema.tables"
+    ).column(0)
+    if "split" not in tables.to_pylist():
+        pytest.skip("perl with Storable is needed to split a region file")
+    spanning = scalar(
+        cache_server,
+        f'SELECT count(*) FROM vep.transcripts WHERE start <= {SPLIT_AT} AND "end" > {SPLIT_AT}',
+    )
+    assert spanning > 0, "no transcript spans the split: the test would prove nothing"
+    # Both files hold the spanning transcripts; each is one row.
+    assert scalar(cache_server, "SELECT count(*) FROM split.transcripts") == 68
+    assert scalar(cache_server, "SELECT count(DISTINCT stable_id) FROM split.transcripts") == 68
+    assert scalar(cache_server, "SELECT count(*) FROM split.exons") == scalar(
+        cache_server, "SELECT count(*) FROM vep.exons WHERE chrom = '21'"
+    )
+    # A window in the second file only still finds transcripts starting in the first.
+    where = f"chrom = '21' AND start <= {SPLIT_AT + 5000} AND \"end\" >= {SPLIT_AT + 1}"
+    sql = "SELECT stable_id FROM {} WHERE " + where + " ORDER BY stable_id"
+    got = flight_sql_query(cache_server.uri, sql.format("split.transcripts")).column(0)
+    want = flight_sql_query(cache_server.uri, sql.format("vep.transcripts")).column(0)
+    assert got.to_pylist() == want.to_pylist() and len(want) > 0
+    plan = physical_plan(cache_server.uri, sql.format("split.transcripts"))
+    assert f"21/{SPLIT_AT + 1}-26000000.gz" in plan and f"25000001-{SPLIT_AT}.gz" not in plan, plan
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Pla
 
 use super::convert::decode_region_file;
 use super::features;
-use super::layout::{CacheLayout, RegionFile, RegionKind};
-use super::table::{RegionData, VepCache, VepTableKind};
+use super::layout::{FileToRead, RegionFile, RegionKind, in_read_order};
+use super::table::{CacheFeature, RegionData, VepCache, VepTableKind, seen_keys};
 use super::variation::{VariationBatch, VariationColumns, VariationSink};
 use crate::scan::{blocking_stream, bounded_properties};
 use crate::text::source::ScanUnit;
@@ -94,7 +94,7 @@ fn read_var_file(file: &RegionFile, variation: &VariationColumns) -> Result<Regi
 /// What one partition reads.
 #[derive(Debug, Clone)]
 enum ScanFile {
-    Region(RegionFile),
+    Region(FileToRead),
     /// A part of a chromosome's tabix `all_vars.gz`.
     AllVars {
         chrom: String,
@@ -159,26 +159,24 @@ impl VepScanExec {
             let wanted: Vec<&RegionFile> = if regions.is_empty() {
                 layout.all(kind.region_kind()).collect()
             } else {
-                let mut seen = Vec::new();
-                for r in &regions {
-                    for f in layout.regions(kind.region_kind(), &r.chrom, r.start, r.end) {
-                        if !seen.iter().any(|s: &&RegionFile| s.path == f.path) {
-                            seen.push(f);
-                        }
-                    }
-                }
-                seen
+                regions
+                    .iter()
+                    .flat_map(|r| layout.regions(kind.region_kind(), &r.chrom, r.start, r.end))
+                    .collect()
             };
-            for f in wanted {
-                let name = f.path.file_name().unwrap_or_default().to_string_lossy();
-                files.push(format!("{}/{name}", f.chrom));
-                scan.push(ScanFile::Region(f.clone()));
+            for read in in_read_order(wanted) {
+                let name = read.file.path.file_name().unwrap_or_default();
+                files.push(format!("{}/{}", read.file.chrom, name.to_string_lossy()));
+                scan.push(ScanFile::Region(read));
             }
         }
         let n = target_partitions.clamp(1, scan.len().max(1));
         let mut partitions = vec![Vec::new(); n];
+        // Neighbouring files in one partition: each file's predecessor was
+        // mostly just decoded by the same scan.
+        let len = scan.len().max(1);
         for (i, f) in scan.into_iter().enumerate() {
-            partitions[i % n].push(f);
+            partitions[i * n / len].push(f);
         }
         let properties = bounded_properties(&schema, partitions.len());
         Ok(VepScanExec {
@@ -279,22 +277,23 @@ impl ExecutionPlan for VepScanExec {
 }
 
 /// Which features of a region file a scan reports: inside the regions, and
-/// owned by this file rather than another one they also overlap.
-struct Owned<'a> {
+/// not held by the file read before it too.
+struct Fresh<'a> {
     regions: &'a [Region],
-    layout: &'a CacheLayout,
-    file: &'a RegionFile,
+    previous: Option<&'a RegionData>,
 }
 
-impl<'a> Owned<'a> {
-    fn filter<T>(
+impl<'a> Fresh<'a> {
+    fn filter<T: CacheFeature>(
         &self,
         features: &'a [Arc<T>],
-        span: fn(&T) -> (&str, i64, i64),
-    ) -> impl Iterator<Item = &'a T> + use<'a, '_, T> {
+        pick: fn(&RegionData) -> &Vec<Arc<T>>,
+    ) -> impl Iterator<Item = &'a T> + use<'a, T> {
+        let seen = seen_keys(self.previous.map(|p| pick(p).as_slice()));
+        let regions = self.regions;
         features.iter().map(|f| f.as_ref()).filter(move |f| {
-            let (chrom, start, end) = span(f);
-            in_regions(self.regions, chrom, start, end) && self.layout.owns(self.file, start)
+            let (chrom, start, end) = f.span();
+            in_regions(regions, chrom, start, end) && !seen.contains(&f.key())
         })
     }
 }
@@ -334,16 +333,16 @@ impl Scan {
     /// Emits the rows of one region file; false once the consumer is gone.
     fn region_file(
         &self,
-        file: &RegionFile,
+        read: &FileToRead,
         left: Option<usize>,
         emitted: &mut usize,
         send: &dyn Fn(Result<RecordBatch>) -> bool,
     ) -> Result<bool> {
-        let data = self.cache.region(file)?;
-        let owned = Owned {
+        let data = self.cache.region(&read.file)?;
+        let previous = self.cache.previous(read)?;
+        let fresh = Fresh {
             regions: &self.regions,
-            layout: self.cache.layout(),
-            file,
+            previous: previous.as_deref(),
         };
         let cap = left.unwrap_or(usize::MAX);
         macro_rules! emit {
@@ -360,7 +359,7 @@ impl Scan {
         let schema = &self.schema;
         match self.kind {
             VepTableKind::Transcripts | VepTableKind::Exons | VepTableKind::Translations => {
-                let rows = owned.filter(&data.transcripts, |t| (t.chrom.as_str(), t.start, t.end));
+                let rows = fresh.filter(&data.transcripts, |d| &d.transcripts);
                 match self.kind {
                     VepTableKind::Transcripts => {
                         emit!(rows, |c| features::transcripts_batch(c, schema))
@@ -370,11 +369,11 @@ impl Scan {
                 }
             }
             VepTableKind::Regulatory => {
-                let rows = owned.filter(&data.regulatory, |f| (f.chrom.as_str(), f.start, f.end));
+                let rows = fresh.filter(&data.regulatory, |d| &d.regulatory);
                 emit!(rows, |c| features::regulatory_batch(c, schema))
             }
             VepTableKind::Motifs => {
-                let rows = owned.filter(&data.motifs, |f| (f.chrom.as_str(), f.start, f.end));
+                let rows = fresh.filter(&data.motifs, |d| &d.motifs);
                 emit!(rows, |c| features::motifs_batch(c, schema))
             }
             VepTableKind::Variation => {

@@ -10,6 +10,7 @@ use super::info::{CacheInfo, Serialiser};
 
 /// What a region file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub enum RegionKind {
     Transcripts,
     /// Regulatory and motif features.
@@ -232,23 +233,50 @@ impl CacheLayout {
     pub fn all(&self, kind: RegionKind) -> impl Iterator<Item = &RegionFile> {
         self.chromosomes.iter().flat_map(move |c| c.files(kind))
     }
+}
 
-    /// Whether `start` belongs to `file` among its chromosome's files of the
-    /// same kind. VEP writes a feature into every region file it overlaps;
-    /// a feature is reported by the file holding its start (the first or last
-    /// file when it starts outside them all), so each comes out once.
-    pub fn owns(&self, file: &RegionFile, start: i64) -> bool {
-        let Some(dir) = self.chrom(&file.chrom) else {
-            return true;
-        };
-        let mut files = dir.files(file.kind);
-        let first = files.next().is_none_or(|f| f.path == file.path);
-        let last = dir
-            .files(file.kind)
-            .last()
-            .is_none_or(|f| f.path == file.path);
-        (start >= file.start || first) && (start <= file.end || last)
+/// A region file to read, with the file read just before it on the same
+/// chromosome (of the same kind), if any.
+///
+/// VEP writes a transcript into every region file its gene overlaps, so
+/// neighbouring files share features. The files a scan reads are a run of
+/// neighbours on each chromosome (those overlapping an interval, or all), so
+/// a feature is reported once by skipping those its predecessor also holds.
+#[derive(Debug, Clone)]
+pub struct FileToRead {
+    pub file: RegionFile,
+    pub previous: Option<RegionFile>,
+}
+
+/// `files` without repeats, each with its predecessor among them; the order
+/// is kept (for EXPLAIN).
+pub fn in_read_order(files: Vec<&RegionFile>) -> Vec<FileToRead> {
+    let mut unique: Vec<&RegionFile> = Vec::with_capacity(files.len());
+    for f in files {
+        if !unique.iter().any(|u| u.path == f.path) {
+            unique.push(f);
+        }
     }
+    let mut order: Vec<usize> = (0..unique.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (unique[a], unique[b]);
+        (&x.chrom, x.kind as u8, x.start).cmp(&(&y.chrom, y.kind as u8, y.start))
+    });
+    let mut previous = vec![None; unique.len()];
+    for pair in order.windows(2) {
+        let (p, f) = (unique[pair[0]], unique[pair[1]]);
+        if p.chrom == f.chrom && p.kind == f.kind {
+            previous[pair[1]] = Some(p.clone());
+        }
+    }
+    unique
+        .into_iter()
+        .zip(previous)
+        .map(|(f, previous)| FileToRead {
+            file: f.clone(),
+            previous,
+        })
+        .collect()
 }
 
 /// Natural chromosome order: numbers, then X, Y, MT, then the rest by name.
@@ -314,10 +342,12 @@ mod tests {
         assert!(layout.chrom("chrMT").is_none());
         let files = layout.regions(RegionKind::Transcripts, "chr21", 999_999, 1_000_001);
         assert_eq!(files.len(), 2);
-        // A feature from 999_000 to 1_500_000 is in both files, owned by the first.
-        assert!(layout.owns(files[0], 999_000) && !layout.owns(files[1], 999_000));
-        // One starting before every file belongs to the first.
-        assert!(layout.owns(files[0], -5));
+        let read = in_read_order(vec![files[1], files[0], files[1]]);
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].file.start, 1_000_001);
+        assert_eq!(read[0].previous.as_ref().map(|p| p.start), Some(1));
+        assert!(read[1].previous.is_none());
+        assert!(in_read_order(vec![files[1]])[0].previous.is_none());
         assert_eq!(find_cache_dir(root.parent().unwrap()).unwrap(), root);
         assert!(find_cache_dir(&root.join("21")).is_err());
     }

@@ -2,7 +2,7 @@
 //! files kept in a small LRU, the lookups `annotate_vep` uses, and the
 //! `TableProvider` of its six tables.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -16,7 +16,9 @@ use datafusion::physical_plan::ExecutionPlan;
 
 use super::exec::{VepScanExec, feature_schema};
 use super::info::CacheInfo;
-use super::layout::{CacheLayout, RegionFile, RegionKind, find_cache_dir};
+use super::layout::{
+    CacheLayout, FileToRead, RegionFile, RegionKind, find_cache_dir, in_read_order,
+};
 use super::model::{MotifFeature, RegulatoryFeature, Transcript};
 use super::variation::{KnownVariant, VariationColumns};
 use crate::region::RegionFilter;
@@ -34,6 +36,53 @@ pub struct RegionData {
     pub motifs: Vec<Arc<MotifFeature>>,
     /// Known variants of a `_var.gz` file.
     pub variants: Vec<KnownVariant>,
+}
+
+/// A feature of a region file: where it lies, and what identifies it in
+/// the neighbouring files that hold it too.
+pub trait CacheFeature {
+    /// (chrom, start, end)
+    fn span(&self) -> (&str, i64, i64);
+    /// (stable id, start, end)
+    fn key(&self) -> (&str, i64, i64);
+}
+
+impl CacheFeature for Transcript {
+    fn span(&self) -> (&str, i64, i64) {
+        (&self.chrom, self.start, self.end)
+    }
+    fn key(&self) -> (&str, i64, i64) {
+        (&self.stable_id, self.start, self.end)
+    }
+}
+
+impl CacheFeature for RegulatoryFeature {
+    fn span(&self) -> (&str, i64, i64) {
+        (&self.chrom, self.start, self.end)
+    }
+    fn key(&self) -> (&str, i64, i64) {
+        (&self.stable_id, self.start, self.end)
+    }
+}
+
+impl CacheFeature for MotifFeature {
+    fn span(&self) -> (&str, i64, i64) {
+        (&self.chrom, self.start, self.end)
+    }
+    fn key(&self) -> (&str, i64, i64) {
+        (
+            self.stable_id.as_deref().unwrap_or(""),
+            self.start,
+            self.end,
+        )
+    }
+}
+
+/// The keys of the features a file's predecessor holds.
+pub(crate) fn seen_keys<T: CacheFeature>(previous: Option<&[Arc<T>]>) -> HashSet<(&str, i64, i64)> {
+    previous
+        .map(|p| p.iter().map(|f| f.key()).collect())
+        .unwrap_or_default()
 }
 
 /// A small least-recently-used map: few entries, so a vector is enough.
@@ -122,16 +171,11 @@ impl VepCache {
     }
 
     /// Transcripts overlapping `[start, end]` (1-based closed) on `chrom`
-    /// (`21` or `chr21`), each once even when it spans region files.
+    /// (`21` or `chr21`), each once even when several region files hold it.
     pub fn transcripts(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<Arc<Transcript>>> {
-        self.features(
-            RegionKind::Transcripts,
-            chrom,
-            start,
-            end,
-            |d| &d.transcripts,
-            |t| (t.start, t.end),
-        )
+        self.features(RegionKind::Transcripts, chrom, start, end, |d| {
+            &d.transcripts
+        })
     }
 
     /// Regulatory features overlapping `[start, end]` on `chrom`.
@@ -141,48 +185,41 @@ impl VepCache {
         start: i64,
         end: i64,
     ) -> Result<Vec<Arc<RegulatoryFeature>>> {
-        self.features(
-            RegionKind::Regulatory,
-            chrom,
-            start,
-            end,
-            |d| &d.regulatory,
-            |f| (f.start, f.end),
-        )
+        self.features(RegionKind::Regulatory, chrom, start, end, |d| &d.regulatory)
     }
 
     /// Motif features overlapping `[start, end]` on `chrom`.
     pub fn motifs(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<Arc<MotifFeature>>> {
-        self.features(
-            RegionKind::Regulatory,
-            chrom,
-            start,
-            end,
-            |d| &d.motifs,
-            |f| (f.start, f.end),
-        )
+        self.features(RegionKind::Regulatory, chrom, start, end, |d| &d.motifs)
     }
 
-    fn features<T>(
+    fn features<T: CacheFeature>(
         &self,
         kind: RegionKind,
         chrom: &str,
         start: i64,
         end: i64,
-        pick: impl Fn(&RegionData) -> &Vec<Arc<T>>,
-        span: impl Fn(&T) -> (i64, i64),
+        pick: fn(&RegionData) -> &Vec<Arc<T>>,
     ) -> Result<Vec<Arc<T>>> {
         let mut out = Vec::new();
-        for file in self.layout.regions(kind, chrom, start, end) {
-            let data = self.region(file)?;
+        for read in in_read_order(self.layout.regions(kind, chrom, start, end)) {
+            let data = self.region(&read.file)?;
+            let previous = self.previous(&read)?;
+            let seen = seen_keys(previous.as_deref().map(|p| pick(p).as_slice()));
             for f in pick(&data) {
-                let (s, e) = span(f);
-                if s <= end && e.max(s) >= start && self.layout.owns(file, s) {
+                let (_, s, e) = f.span();
+                if s <= end && e.max(s) >= start && !seen.contains(&f.key()) {
                     out.push(f.clone());
                 }
             }
         }
         Ok(out)
+    }
+
+    /// The decoded file read before `read`, whose features `read` must not
+    /// report again.
+    pub(crate) fn previous(&self, read: &FileToRead) -> Result<Option<Arc<RegionData>>> {
+        read.previous.as_ref().map(|p| self.region(p)).transpose()
     }
 
     /// Known variants overlapping `[start, end]` on `chrom`, from the
