@@ -44,7 +44,8 @@ impl VepVariant {
         if alts.iter().any(|a| is_symbolic(a)) {
             return Err(Skip::Symbolic);
         }
-        let letters = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphabetic());
+        // VEP's validate_vf accepts A, C, G, T and N only.
+        let letters = |s: &str| !s.is_empty() && s.bytes().all(|b| b"ACGTN".contains(&b));
         if !letters(&reference) {
             return Err(Skip::Invalid(format!("REF '{reference}'")));
         }
@@ -185,6 +186,10 @@ mod tests {
         );
         assert!(matches!(
             VepVariant::from_vcf(1, "A", Some("1")),
+            Err(Skip::Invalid(_))
+        ));
+        assert!(matches!(
+            VepVariant::from_vcf(1, "A", Some("R")),
             Err(Skip::Invalid(_))
         ));
     }
