@@ -64,26 +64,37 @@ pub(crate) fn decode_region(file: &RegionFile, variation: &VariationColumns) -> 
     })
 }
 
+/// Calls `each` on every line of one unit of `source` until it returns
+/// false; an I/O, UTF-8 or `each` error names the file and the line.
+pub(crate) fn each_line(
+    source: &TextSource,
+    unit: &ScanUnit,
+    mut each: impl FnMut(&str) -> Result<bool, String>,
+) -> Result<()> {
+    let mut lines = source.open_unit(unit)?;
+    let mut buf = Vec::with_capacity(1024);
+    let fail = |loc: String, e: &str| exec_err(format!("{}: {loc}: {e}", source.display));
+    while lines
+        .next_line(&mut buf)
+        .map_err(|e| fail(lines.location(), &e.to_string()))?
+    {
+        let line = std::str::from_utf8(&buf)
+            .map_err(|e| fail(lines.location(), &format!("invalid UTF-8: {e}")))?;
+        if !each(line).map_err(|e| fail(lines.location(), &e))? {
+            break;
+        }
+    }
+    Ok(())
+}
+
 fn read_var_file(file: &RegionFile, variation: &VariationColumns) -> Result<RegionData> {
     let source = TextSource::open(&file.path, &mut |_, _| Ok(0))?;
     let mut variants = Vec::new();
     for unit in source.plan(&[], 1)? {
-        let mut lines = source.open_unit(&unit)?;
-        let mut buf = Vec::new();
-        let fail = |loc: String, e: &str| exec_err(format!("{}: {loc}: {e}", source.display));
-        while lines
-            .next_line(&mut buf)
-            .map_err(|e| fail(lines.location(), &e.to_string()))?
-        {
-            let line = std::str::from_utf8(&buf)
-                .map_err(|e| fail(lines.location(), &format!("invalid UTF-8: {e}")))?;
-            if let Some(v) = variation
-                .parse(line, &file.chrom)
-                .map_err(|e| fail(lines.location(), &e))?
-            {
-                variants.push(v);
-            }
-        }
+        each_line(&source, &unit, |line| {
+            variants.extend(variation.parse(line, &file.chrom)?);
+            Ok(true)
+        })?;
     }
     Ok(RegionData {
         variants,
@@ -408,33 +419,22 @@ impl Scan {
         let source = self.cache.all_vars_source(path)?;
         let columns = self.cache.variation_columns().clone();
         let mut sink = VariationSink::new(VariationBatch::new(columns, self.schema.clone()), chrom);
-        let mut lines = source.open_unit(unit)?;
-        let mut buf = Vec::with_capacity(1024);
         let cap = left.unwrap_or(usize::MAX);
         let mut rows = 0usize;
-        let fail = |loc: String, e: &str| exec_err(format!("{}: {loc}: {e}", source.display));
-        while lines
-            .next_line(&mut buf)
-            .map_err(|e| fail(lines.location(), &e.to_string()))?
-        {
-            let line = std::str::from_utf8(&buf)
-                .map_err(|e| fail(lines.location(), &format!("invalid UTF-8: {e}")))?;
-            if sink
-                .push(line, &self.regions)
-                .map_err(|e| fail(lines.location(), &e))?
-                == Line::Kept
-            {
+        let mut more = true;
+        each_line(&source, unit, |line| {
+            if sink.push(line, &self.regions)? == Line::Kept {
                 rows += 1;
             }
             if sink.len() >= self.batch_size || rows >= cap {
                 *emitted += sink.len();
-                if !send(sink.finish()) {
-                    return Ok(false);
-                }
-                if rows >= cap {
-                    return Ok(true);
-                }
+                more = send(sink.finish());
+                return Ok(more && rows < cap);
             }
+            Ok(true)
+        })?;
+        if !more || rows >= cap {
+            return Ok(more);
         }
         if !sink.is_empty() {
             *emitted += sink.len();

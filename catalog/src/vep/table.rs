@@ -14,7 +14,7 @@ use datafusion::datasource::{TableProvider, TableType};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
-use super::exec::{VepScanExec, feature_schema};
+use super::exec::{VepScanExec, each_line, feature_schema};
 use super::info::CacheInfo;
 use super::layout::{
     CacheLayout, FileToRead, RegionFile, RegionKind, find_cache_dir, in_read_order,
@@ -242,20 +242,8 @@ impl VepCache {
             };
             let regions = [region];
             for unit in source.plan(&regions, 1)? {
-                let mut lines = source.open_unit(&unit)?;
-                let mut buf = Vec::new();
-                loop {
-                    let more = lines.next_line(&mut buf).map_err(|e| {
-                        exec_err(format!("{}: {}: {e}", source.display, lines.location()))
-                    })?;
-                    if !more {
-                        break;
-                    }
-                    let line = String::from_utf8_lossy(&buf);
-                    let parsed = self.variation.parse(&line, &dir.name).map_err(|e| {
-                        exec_err(format!("{}: {}: {e}", source.display, lines.location()))
-                    })?;
-                    if let Some(v) = parsed
+                each_line(&source, &unit, |line| {
+                    if let Some(v) = self.variation.parse(line, &dir.name)?
                         && v.start <= end
                         && v.end.max(v.start) >= start
                         && self
@@ -265,7 +253,8 @@ impl VepCache {
                     {
                         out.push(v);
                     }
-                }
+                    Ok(true)
+                })?;
             }
             return Ok(out);
         }
