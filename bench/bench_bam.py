@@ -7,7 +7,8 @@ On make_data.py's ``reads.bam`` per scale, served by a real ``genoflight serve``
 
 * ``filtered count``: ``SELECT count(*) ... WHERE mapping_quality >= 30 AND flags & 4 = 0``
   (record filter checked before decoding, partitions cut at index positions) vs
-  ``samtools view -c -q 30 -F 4`` (one thread and ``-@ 2``);
+  ``samtools view -c -q 30 -F 4`` (one thread and ``-@ 2``), and, with ``--peer-python``
+  (a virtualenv with polars-bio and pysam), polars-bio's ``scan_bam`` and a pysam loop;
 * ``full decode``: every column of every record fetched whole to an ADBC client vs
   ``samtools view -o /dev/null`` (BAM to SAM text), with MB/s of the BAM file;
 * ``region``: a 100 kb region count through the index vs ``samtools view -c FILE REGION``,
@@ -33,6 +34,27 @@ from harness import REPO, Server, ensure_data, flight, run_tool
 OUT = REPO / "bench" / "out"
 FILTER = "mapping_quality >= 30 AND flags & 4 = 0"
 
+# Peer workers: print "RESULT <seconds> <count> <version>", timed inside (imports excluded).
+PEERS = {
+    "polars-bio scan_bam": r"""
+import sys, time
+import polars as pl, polars_bio as pb
+start = time.perf_counter()
+lf = pb.scan_bam(sys.argv[1])
+keep = (pl.col("mapping_quality") >= 30) & ((pl.col("flags") & 4) == 0)
+n = lf.filter(keep).select(pl.len()).collect().item()
+print("RESULT", time.perf_counter() - start, n, pb.__version__)
+""",
+    "pysam loop": r"""
+import sys, time
+import pysam
+start = time.perf_counter()
+with pysam.AlignmentFile(sys.argv[1], threads=2) as f:
+    n = sum(1 for r in f.fetch(until_eof=True) if r.mapping_quality >= 30 and not r.flag & 4)
+print("RESULT", time.perf_counter() - start, n, pysam.__version__)
+""",
+}
+
 
 @dataclass
 class Result:
@@ -56,7 +78,13 @@ def first_region(bam: Path) -> tuple[str, str]:
     raise RuntimeError(f"{bam}: no mapped reads")
 
 
-def bench_scale(scale: str, data_dir: Path, results: list[Result]) -> bool:
+def peer(python: str, code: str, bam: Path, work: Path) -> tuple[float, float | None, int, str]:
+    _, rss, out = run_tool([python, "-c", code, str(bam)], work)
+    _, seconds, n, version = next(x for x in out.splitlines() if x.startswith("RESULT ")).split()
+    return float(seconds), rss, int(n), version
+
+
+def bench_scale(scale: str, data_dir: Path, results: list[Result], peers: str | None) -> bool:
     bam = ensure_data(scale, data_dir)
     mb = bam.stat().st_size / 1e6
     work = data_dir / scale
@@ -78,6 +106,14 @@ def bench_scale(scale: str, data_dir: Path, results: list[Result]) -> bool:
             )
             add("filtered count", " ".join(["samtools view -c", *threads]), s, rss, int(out))
             ok &= int(out) == n
+        for tool, code in PEERS.items() if peers else ():
+            try:
+                s, rss, got, version = peer(peers, code, bam, work)
+            except (RuntimeError, StopIteration) as e:
+                print(f"{tool}: skipped ({e})", flush=True)
+                continue
+            add("filtered count", f"{tool} {version}", s, rss, got)
+            ok &= got == n
 
         s, rss, table = flight(server, "SELECT * FROM reads")
         n = table.num_rows
@@ -123,11 +159,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scale", default="medium,large")
     ap.add_argument("--data-dir", type=Path, default=OUT)
+    ap.add_argument("--peer-python", help="interpreter with polars-bio and pysam (optional)")
     args = ap.parse_args()
     results: list[Result] = []
     ok = True
     for scale in args.scale.split(","):
-        ok &= bench_scale(scale, args.data_dir, results)
+        ok &= bench_scale(scale, args.data_dir, results, args.peer_python)
     print()
     print(report(results))
     OUT.mkdir(parents=True, exist_ok=True)

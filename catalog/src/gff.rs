@@ -55,7 +55,7 @@ impl TextFormat for Gff {
         let columns = projection
             .iter()
             .map(|&i| match FIELD_OF_COLUMN.get(i) {
-                Some(8) => Column::Attributes(attributes_builder()),
+                Some(8) => Column::Attributes(Box::new(attributes_builder())),
                 Some(&field) => {
                     let shift = if field == 3 && self.zero_based { -1 } else { 0 };
                     Column::Field(TextColumn::new(
@@ -83,7 +83,7 @@ impl TextFormat for Gff {
 enum Column {
     Field(TextColumn),
     /// The `attributes` map.
-    Attributes(MapBuilder<StringBuilder, StringBuilder>),
+    Attributes(Box<MapBuilder<StringBuilder, StringBuilder>>),
     /// One attribute as its own column (NULL where the record lacks it).
     Promoted(String, StringBuilder),
 }

@@ -521,7 +521,7 @@ mod tests {
                     qual: q,
                 };
                 let end = r.end().unwrap();
-                if end <= from - 1 {
+                if end < from {
                     continue;
                 }
                 s.flush(*pos, &mut em);
