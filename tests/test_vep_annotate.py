@@ -108,6 +108,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         path = vcf_path(stem)
         if path is not None:
             tables.append({"name": f"v_{stem.lower()}", "path": str(path)})
+    # The same records with 0-based starts: annotate_vep reads the table's coordinate system.
+    tables.append({"name": "v_test_z", "path": str(vcf_path("test")), "zero_based": True})
     caches = [{"name": n, "path": str(p)} for n, p in CACHES.items() if p.is_dir()]
     config = write_config(tmp / "vep.toml", {"tables": tables, "vep_caches": caches})
     with serve(config, tmp) as served:
@@ -249,6 +251,15 @@ def test_options_and_scalar_form(server: Served) -> None:
             assert r["c"] == worst[r["id"]], r
             checked += 1
     assert checked > 50
+    # A 0-based table of the same records gives the same rows.
+    zero = flight_sql_query(
+        server.uri, "SELECT * FROM annotate_vep('v_test_z', 'vep', 'everything=true')"
+    ).to_pylist()
+    zero_rows = keyed([{k: as_vep(v) for k, v in r.items() if k != "start"} for r in zero])
+    assert zero_rows.keys() == everything.keys()
+    for k, row in zero_rows.items():
+        assert row["Consequence"] == everything[k]["Consequence"], k
+        assert row["Location"] == everything[k]["Location"], k
     # The input's own columns come first.
     cols = flight_sql_query(
         server.uri, "SELECT * FROM annotate_vep('v_test', 'vep') LIMIT 1"
