@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -164,7 +165,8 @@ def main() -> int:
     results: list[Result] = []
     ok = True
     for scale in args.scale.split(","):
-        ok &= bench_scale(scale, args.data_dir, results, args.peer_python)
+        peers = os.path.abspath(args.peer_python) if args.peer_python else None
+        ok &= bench_scale(scale, args.data_dir, results, peers)
     print()
     print(report(results))
     OUT.mkdir(parents=True, exist_ok=True)
