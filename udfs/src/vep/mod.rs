@@ -1,10 +1,17 @@
-//! `annotate_vep('<variants table>', '<cache>' [, 'option=value' ...])`:
-//! Ensembl VEP's consequence annotation against a served VEP cache.
+//! `annotate_vep('<variants table>', '<cache>' [, 'option=value' ...])` and
+//! `annotate_vep_consequence(chrom, pos, ref, alt [, '<cache>'])`: Ensembl
+//! VEP's consequence annotation against a served VEP cache.
 //!
 //! alleles.rs: VCF records as VEP reads them, VARIANT_CLASS; consequence.rs:
 //! SO terms, ranks, impacts; codon.rs: translation; transcript.rs: a
 //! transcript's exon/intron/cDNA/CDS mapping; annotate.rs: one allele against
-//! one transcript (VariationEffect's predicates, positions, codons).
+//! one transcript (VariationEffect's predicates, positions, codons);
+//! rows.rs: every row of one variant (transcripts, regulatory, motifs,
+//! intergenic); output.rs: VEP's fields and how it writes them; sift.rs:
+//! SIFT/PolyPhen matrices; motif.rs: motif fields; existing.rs: co-located
+//! known variants and frequencies; pick.rs: pick/per_gene; cache.rs: the
+//! served cache behind a name; function.rs: the table function and its
+//! execution node; scalar.rs: the scalar form.
 
 pub mod alleles;
 pub mod annotate;
@@ -18,7 +25,11 @@ pub mod output;
 pub mod pick;
 pub mod rows;
 pub mod scalar;
+pub mod sift;
 pub mod transcript;
+
+#[cfg(test)]
+mod shared_data;
 
 use std::sync::Arc;
 
@@ -30,6 +41,3 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udtf("annotate_vep", Arc::new(function::AnnotateVepFunction));
     ctx.register_udf(ScalarUDF::from(scalar::MostSevere::new(ctx)));
 }
-#[cfg(test)]
-mod shared_data;
-pub mod sift;
