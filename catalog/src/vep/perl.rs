@@ -23,7 +23,10 @@ pub enum Node {
     /// A reference (`\$x`, `[...]`, `{...}` are references to arrays/hashes).
     Ref(NodeId),
     /// `bless`ed: the class and the blessed thing (usually a Hash).
-    Blessed { class: String, inner: NodeId },
+    Blessed {
+        class: String,
+        inner: NodeId,
+    },
 }
 
 /// A decoded file: the arena and its root.
