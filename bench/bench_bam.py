@@ -91,7 +91,7 @@ def bench_scale(scale: str, data_dir: Path, results: list[Result], peers: str | 
     work = data_dir / scale
     ok = True
     sam_region, sql_region = first_region(bam)
-    server = Server(bam, work / "bench-bam-server.log")
+    server = Server([bam], work / "bench-bam-server.log")
     try:
 
         def add(task: str, tool: str, seconds: float, rss: float | None, n: int | None) -> None:

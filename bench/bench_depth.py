@@ -124,7 +124,7 @@ def bench_scale(scale: str, args: argparse.Namespace, results: list[Result]) -> 
                 print(f"  {scale} polars-bio depth: {s:.2f} s, {rss} MiB, {note}", flush=True)
 
     if tools & {"flight-total", "flight-blocks", "flight-per-base-a"}:
-        server = Server(bam, work / "server.log")
+        server = Server([bam], work / "server.log")
         try:
             # One warm-up: the page cache and the server's first-query setup.
             flight(server, TOTAL_SQL)

@@ -68,11 +68,21 @@ def reset_hwm(pid: int) -> None:
 
 
 class Server:
-    def __init__(self, path: Path, log: Path) -> None:
+    """``genoflight serve`` on a free port; ``args`` are paths to serve or ``--config FILE``."""
+
+    def __init__(self, args: list[str | Path], log: Path) -> None:
         self.port = free_port()
         self.log = log.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "genoflight", "serve", "--port", str(self.port), str(path)],
+            [
+                sys.executable,
+                "-m",
+                "genoflight",
+                "serve",
+                "--port",
+                str(self.port),
+                *map(str, args),
+            ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
