@@ -1,6 +1,6 @@
 //! What genoflight's execution nodes share: their plan properties (bounded,
 //! incremental, unordered), the blocking producer behind a file scan's stream,
-//! and how EXPLAIN shows a scan.
+//! how EXPLAIN shows a scan, and the `ExecutionPlan` methods every leaf scan shares.
 
 use std::fmt;
 use std::sync::Arc;
@@ -76,4 +76,45 @@ pub fn fmt_scan(
         write!(f, ", limit={limit}")?;
     }
     Ok(())
+}
+
+/// The `ExecutionPlan` methods every leaf scan writes the same way: it has no
+/// children and no expressions, and keeps its plan properties in a
+/// `properties` field. Used inside `impl ExecutionPlan for X { ... }` beside
+/// the node's own `name` and `execute`.
+#[macro_export]
+macro_rules! leaf_plan_methods {
+    () => {
+        fn properties(&self) -> &::std::sync::Arc<::datafusion::physical_plan::PlanProperties> {
+            &self.properties
+        }
+
+        fn children(
+            &self,
+        ) -> ::std::vec::Vec<&::std::sync::Arc<dyn ::datafusion::physical_plan::ExecutionPlan>> {
+            ::std::vec::Vec::new()
+        }
+
+        fn apply_expressions(
+            &self,
+            _f: &mut dyn FnMut(
+                &::std::sync::Arc<dyn ::datafusion::physical_expr::PhysicalExpr>,
+            ) -> ::datafusion::common::Result<
+                ::datafusion::common::tree_node::TreeNodeRecursion,
+            >,
+        ) -> ::datafusion::common::Result<::datafusion::common::tree_node::TreeNodeRecursion> {
+            Ok(::datafusion::common::tree_node::TreeNodeRecursion::Continue)
+        }
+
+        fn with_new_children(
+            self: ::std::sync::Arc<Self>,
+            _children: ::std::vec::Vec<
+                ::std::sync::Arc<dyn ::datafusion::physical_plan::ExecutionPlan>,
+            >,
+        ) -> ::datafusion::common::Result<
+            ::std::sync::Arc<dyn ::datafusion::physical_plan::ExecutionPlan>,
+        > {
+            Ok(self)
+        }
+    };
 }
