@@ -11,6 +11,7 @@ the VCF's records sorted, and ``genoflight tables OUT`` lists the Parquet and th
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -211,6 +212,15 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> MirrorTree:
         native.bgzip_vcf(str(plain), str(vcf_dir / f"{SPECIES}-chr{chrom}.vcf.gz"))
     (vcf_dir / "README").write_text("variation VCFs\n")
     _write_checksums(vcf_dir)
+    # A species published as one whole-genome VCF, verified by .md5 files (no CHECKSUMS).
+    mouse = vcf_dir.parent / "mus_musculus"
+    mouse.mkdir()
+    plain = root / "mouse.vcf"
+    plain.write_text("".join(header + [x for c in sorted(records) for x in records[c]]))
+    native.bgzip_vcf(str(plain), str(mouse / "mus_musculus.vcf.gz"))
+    for name in ("mus_musculus.vcf.gz", "mus_musculus.vcf.gz.tbi"):
+        digest = hashlib.md5((mouse / name).read_bytes()).hexdigest()
+        (mouse / f"{name}.md5").write_text(f"{digest}  {name}\n")
     with tarfile.open(vep_dir / VEP_TARBALL, "w:gz") as tar:
         tar.add(VEP_CACHE, arcname=f"{SPECIES}/{RELEASE}_GRCh38")
     _write_checksums(vep_dir)
@@ -326,15 +336,38 @@ def test_fetch_survives_faults_and_reruns_idempotently(
 
 def test_resume_from_a_previous_run(tree: MirrorTree, mirror: Mirror, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    part = out / ".download" / (vcf_name("2") + ".part")
-    part.parent.mkdir(parents=True)
-    full = (tree.vcf_dir / vcf_name("2")).read_bytes()
-    part.write_bytes(full[:1000])  # as an interrupted run leaves it
+    name = vcf_name("2")
+    full = (tree.vcf_dir / name).read_bytes()
+    mirror.faults = {name: Fault(drop_first=1)}
+    failed = fetch(mirror, out, "--no-parquet", "--chromosomes", "chr2", "--retries", "1")
+    assert_error(failed, name, "gave up after 1 attempts", "resumes from")
+    part = out / ".download" / (name + ".part")
+    assert part.stat().st_size == len(full) // 2  # what arrived before the cut is kept
+
+    mirror.clear()
     assert_ok(fetch(mirror, out, "--no-parquet", "--chromosomes", "chr2"))
-    assert [r.range for r in mirror.file_requests(vcf_name("2"))] == ["bytes=1000-"]
-    assert (out / ".download" / vcf_name("2")).read_bytes() == full
+    assert [r.range for r in mirror.file_requests(name)] == [f"bytes={len(full) // 2}-"]
+    assert (out / ".download" / name).read_bytes() == full
     assert not part.exists()
     assert mirror.file_requests(vcf_name("1")) == []  # only the chosen chromosome
+
+    # A .part nobody recorded (another file's, another release's) is not trusted.
+    stray = out / ".download" / (vcf_name("3") + ".part")
+    stray.write_bytes(b"junk" * 100)
+    mirror.clear()
+    assert_ok(fetch(mirror, out, "--no-parquet", "--chromosomes", "3"))
+    assert [r.range for r in mirror.file_requests(vcf_name("3"))] == [None]
+
+
+def test_whole_genome_vcf_verified_by_md5(tree: MirrorTree, mirror: Mirror, tmp_path: Path) -> None:
+    mirror.faults = {"mus_musculus.vcf.gz": Fault(corrupt_once=True)}
+    out = tmp_path / "out"
+    assert_ok(fetch(mirror, out, "--species", "mus_musculus", "--no-parquet"))
+    name = "mus_musculus.vcf.gz"
+    source = tree.vcf_dir.parent / "mus_musculus" / name
+    assert (out / ".download" / name).read_bytes() == source.read_bytes()
+    assert len(mirror.file_requests(name)) == 2  # the corrupt copy failed its .md5
+    assert len(mirror.file_requests(name + ".md5")) == 1
 
 
 def test_clear_errors(tree: MirrorTree, mirror: Mirror, tmp_path: Path) -> None:
@@ -345,11 +378,13 @@ def test_clear_errors(tree: MirrorTree, mirror: Mirror, tmp_path: Path) -> None:
     assert not (tmp_path / "a" / ".download" / vcf_name("1")).exists()
 
     assert_error(
-        fetch(mirror, tmp_path / "b", "--chromosomes", "9,2"),
+        fetch(mirror, tmp_path / "b", "--no-parquet", "--chromosomes", "9,2"),
         "chromosome(s) 9",
         "available: 1,2,3",
     )
-    assert_error(fetch(mirror, tmp_path / "c", "--species", "mus_musculus"), "mus_musculus")
+    assert_error(
+        fetch(mirror, tmp_path / "c", "--no-parquet", "--species", "danio_rerio"), "danio_rerio"
+    )
     assert_error(
         fetch(mirror, tmp_path / "d", "--no-vcf", "--vep-cache", "--assembly", "GRCh37"),
         "GRCh37",
@@ -357,7 +392,7 @@ def test_clear_errors(tree: MirrorTree, mirror: Mirror, tmp_path: Path) -> None:
     )
     dead = genoflight_cli(
         "fetch", tmp_path / "e", "--base-url", "http://127.0.0.1:9/x/", "--retries", "2",
-        "--backoff", "0",
+        "--backoff", "0", "--no-parquet",
     )  # fmt: skip
     assert_error(dead, "127.0.0.1:9", "gave up after 2 attempts")
     assert_error(genoflight_cli("fetch", tmp_path / "f", "--base-url", "ftp://x/"), "http")
@@ -401,6 +436,14 @@ def test_parquet_holds_the_vcf_sorted_and_is_served(
     count = genoflight_cli("sql", f'SELECT count(*) AS n FROM "{SPECIES}_chr3"', out)
     assert_ok(count)
     assert str(tree.counts["3"]) in count.stdout
+
+    # A whole-genome VCF becomes one Parquet file per chromosome.
+    mouse = tmp_path / "mouse"
+    assert_ok(fetch(mirror, mouse, "--species", "mus_musculus"))
+    for chrom, n in tree.counts.items():
+        table = pq.read_table(mouse / "parquet" / f"mus_musculus_chr{chrom}.parquet")
+        assert table.num_rows == n
+        assert table.column("start").to_pylist() == sorted(tree.positions[chrom])
 
     # A rerun converts nothing; a re-downloaded VCF is converted again.
     mirror.clear()

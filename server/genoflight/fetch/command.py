@@ -16,15 +16,20 @@ import argparse
 import sys
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from genoflight.fetch import FetchError
 from genoflight.fetch.checksum import verify
-from genoflight.fetch.convert import chromosomes_in, export_chromosome, parquet_name
-from genoflight.fetch.download import RetryPolicy, download
+from genoflight.fetch.convert import (
+    check_export,
+    chromosomes_in,
+    export_chromosome,
+    parquet_name,
+)
+from genoflight.fetch.download import RetryPolicy, download, part_path
 from genoflight.fetch.mirror import (
     DEFAULT_MIRROR,
     VEP_FLAVOURS,
@@ -147,6 +152,13 @@ class _Run:
             )
         dest.unlink(missing_ok=True)
         self.state.forget(dest)
+        # A .part left by an earlier run is resumed only if it was a part of this very file
+        # (same URL and checksum); bytes of another version would make a wrong whole.
+        part = part_path(dest)
+        part_key = self.downloads / ".parts" / remote.name
+        if self.state.get(part_key) != keys:
+            part.unlink(missing_ok=True)
+            self.state.record_value(part_key, **keys)
         bar = self.progress.file(remote.name)
         try:
             result = download(
@@ -159,6 +171,7 @@ class _Run:
         finally:
             bar.close()
         self.state.record(dest, **keys)
+        self.state.forget(part_key)
         with self.lock:
             self.summary.downloaded_files += 1
             self.summary.downloaded_bytes += result.bytes_received
@@ -286,10 +299,16 @@ class _Cancellable:
     def status(self, text: str) -> None:
         self._bar.status(text)
 
+    def wait(self, seconds: float) -> None:
+        if self._cancel.wait(seconds):
+            raise Cancelled
+
 
 def run_fetch(options: FetchOptions, progress: Progress) -> Summary:
     """Download, verify, convert and unpack what ``options`` ask for into ``options.out``."""
     started = time.monotonic()
+    if options.vcf and options.parquet:
+        check_export()  # before hours of downloads, not after
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
     with exclusive(out / DOWNLOAD_DIR / "lock"):
@@ -324,41 +343,37 @@ def _execute(run: _Run, sources: list[VcfSource], vep: RemoteFile | None) -> Non
     errors: list[BaseException] = []
     # Downloads share --jobs connections; conversions run one at a time beside them (each
     # already uses every core through DataFusion).
-    with (
-        ThreadPoolExecutor(run.o.jobs, thread_name_prefix="fetch") as pool,
-        ThreadPoolExecutor(1, thread_name_prefix="convert") as converter,
-    ):
-        pending: list[Future[Any]] = []
-        lock = threading.Lock()
-
-        def then_convert(f: Future[tuple[VcfSource, Path]]) -> None:
-            if f.exception() is None and run.o.parquet and not run.cancel.is_set():
-                with lock:
-                    pending.append(converter.submit(run.convert, *f.result()))
-
-        with lock:
-            if vep is not None:
-                pending.append(pool.submit(run.fetch_vep_cache, vep))
-            for source in sources:
-                future = pool.submit(run.fetch_vcf, source)
-                future.add_done_callback(then_convert)
-                pending.append(future)
+    pool = ThreadPoolExecutor(run.o.jobs, thread_name_prefix="fetch")
+    converter = ThreadPoolExecutor(1, thread_name_prefix="convert")
+    try:
+        converts: set[Future[Any]] = set()
+        pending: set[Future[Any]] = set()
+        if vep is not None:
+            pending.add(pool.submit(run.fetch_vep_cache, vep))
+        pending |= {pool.submit(run.fetch_vcf, source) for source in sources}
         try:
-            i = 0
-            while True:
-                with lock:
-                    if i >= len(pending):
-                        break
-                    future = pending[i]
-                i += 1
-                error = future.exception()
-                if error is not None and not isinstance(error, Cancelled):
-                    errors.append(error)
-                    if not isinstance(error, FetchError):
-                        run.cancel.set()  # a bug or a local disk error: stop everything
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    error = future.exception()
+                    if error is not None:
+                        if not isinstance(error, Cancelled):
+                            errors.append(error)
+                        if not isinstance(error, FetchError):
+                            run.cancel.set()  # a bug or a local disk error: stop everything
+                    elif future not in converts and run.o.parquet and future.result() is not None:
+                        # A VCF is there: convert it while the other downloads go on.
+                        convert = converter.submit(run.convert, *future.result())
+                        converts.add(convert)
+                        pending.add(convert)
         except KeyboardInterrupt:
             run.cancel.set()
             raise
+    finally:
+        # After Ctrl-C or a fatal error, queued tasks are dropped and running ones stop at their
+        # next chunk; the .part files stay for the next run to resume.
+        pool.shutdown(wait=True, cancel_futures=run.cancel.is_set())
+        converter.shutdown(wait=True, cancel_futures=run.cancel.is_set())
     if errors:
         first = errors[0]
         more = f" (and {len(errors) - 1} more failures; rerun to resume)" if len(errors) > 1 else ""

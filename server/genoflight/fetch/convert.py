@@ -19,7 +19,7 @@ from genoflight.config import Config, TableEntry
 from genoflight.fetch import FetchError
 from genoflight.native import load_native
 
-__all__ = ["chromosomes_in", "export_chromosome", "parquet_name"]
+__all__ = ["check_export", "chromosomes_in", "export_chromosome", "parquet_name"]
 
 SOURCE_TABLE = "source"
 ORDER = 'ORDER BY "start", "end", "ref", "alt"'
@@ -38,6 +38,11 @@ def _config_json(vcf: Path) -> str:
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def check_export() -> None:
+    """Raise :class:`FetchError` unless the native module can write Parquet."""
+    _native_with_export()
 
 
 def _native_with_export() -> Any:

@@ -67,6 +67,7 @@ class FileProgress(Protocol):
     def advance(self, n: int) -> None: ...
     def restart(self) -> None: ...
     def status(self, text: str) -> None: ...
+    def wait(self, seconds: float) -> None: ...  # the pause before a retry
 
 
 class _Transient(Exception):
@@ -142,7 +143,7 @@ def _fetch_part(url: str, part: Path, policy: RetryPolicy, progress: FileProgres
                     f"and the mirror, then rerun (the download resumes from {after} bytes)"
                 ) from None
             progress.status(f"retrying: {e}")
-            time.sleep(policy.delay(failures))
+            progress.wait(policy.delay(failures))
 
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*$", re.IGNORECASE)

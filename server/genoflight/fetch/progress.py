@@ -65,6 +65,9 @@ class FileBar:
         with self._owner.lock:
             self.text = text
 
+    def wait(self, seconds: float) -> None:
+        time.sleep(seconds)
+
     def close(self) -> None:
         self._owner.remove(self)
 
