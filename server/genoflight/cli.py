@@ -137,24 +137,6 @@ def _cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_export(args: argparse.Namespace) -> int:
-    from genoflight.export import export, export_format
-
-    out = Path(args.output)
-    try:
-        export_format(out)  # fail before building the catalog
-    except ValueError as e:
-        raise CliError(str(e)) from None
-    if not out.parent.is_dir():
-        raise CliError(f"-o {args.output}: directory {out.parent} does not exist")
-    if not args.query.strip():
-        raise CliError("the SQL query is empty")
-    config = _config(args)
-    summary = export(load_native(), config.to_native_json(), args.query, out)
-    _note(summary.describe(out))
-    return 0
-
-
 def _cmd_tables(args: argparse.Namespace) -> int:
     config = _config(args)
     native = load_native()
@@ -166,15 +148,6 @@ def _cmd_tables(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     _print_tables(listing.get("tables", []), sys.stdout)
-    return 0
-
-
-def _cmd_build_cache(args: argparse.Namespace) -> int:
-    from genoflight.build_cache import ProgressBar, build_cache, summary
-
-    bar = ProgressBar(sys.stderr, enabled=ProgressBar.wanted(sys.stderr) and not args.quiet)
-    report = build_cache(args.cache_dir, args.out_dir, bar)
-    print(summary(report))
     return 0
 
 
@@ -333,24 +306,6 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     )
     sql.set_defaults(handler=_cmd_sql)
 
-    export = sub.add_parser(
-        "export",
-        help="run one SQL query in-process and write the result as a genomic file",
-        description="Run one SQL query against PATHs and write the result as VCF (.vcf.gz + "
-        ".tbi), BAM (+ .bai), FASTQ (.fastq.gz), BED (.bed.gz + .tbi) or Parquet, reusing the "
-        "source file's header.",
-    )
-    export.add_argument("query", metavar="SQL", help='the query, e.g. "SELECT * FROM sample"')
-    catalog_args(export)
-    export.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        required=True,
-        help="file to write: .vcf.gz, .bam, .fastq.gz, .bed.gz or .parquet (overwritten)",
-    )
-    export.set_defaults(handler=_cmd_export)
-
     tables = sub.add_parser(
         "tables",
         help="list the tables PATHs would be served as, with their columns",
@@ -371,28 +326,10 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     from genoflight.fetch.command import add_parser as add_fetch_parser
 
     fetch = add_fetch_parser(sub)
-    build_cache = sub.add_parser(
-        "build-cache",
-        help="convert an Ensembl VEP cache to Parquet once (faster annotate_vep)",
-        description="Convert the VEP cache CACHE_DIR (<species>/<version>_<assembly>) to sorted "
-        "Parquet in OUT_DIR, served like the cache itself (same tables; annotate_vep gives the "
-        "same rows, faster). A rerun skips what is complete and verified, so an interrupted "
-        "build resumes.",
-    )
-    build_cache.add_argument("cache_dir", metavar="CACHE_DIR", help="the VEP cache directory")
-    build_cache.add_argument(
-        "out_dir", metavar="OUT_DIR", help="where to write the converted cache (new or previous)"
-    )
-    build_cache.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bar, only the summary"
-    )
-    build_cache.set_defaults(handler=_cmd_build_cache)
     return parser, {
         "serve": serve,
         "sql": sql,
-        "export": export,
         "tables": tables,
         "hash-password": hash_password,
-        "build-cache": build_cache,
         "fetch": fetch,
     }
