@@ -124,8 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
             fault.unavailable_once = False
             self._finish(503, b"try later\n")
             return
-        data = target.read_bytes()
-        size = len(data)
+        size = target.stat().st_size
         start = 0
         wanted = self.headers.get("Range")
         if wanted and not fault.ignore_range:
@@ -138,31 +137,37 @@ class _Handler(BaseHTTPRequestHandler):
                 self.end_headers()
                 self.owner.log(Request(self.path, wanted, 416, 0))
                 return
-        body = data[start:]
-        if start == 0 and (fault.corrupt_once or fault.corrupt_always) and body:
-            fault.corrupt_once = False
-            i = len(body) // 3
-            body = body[:i] + bytes([body[i] ^ 0x5A]) + body[i + 1 :]
+        length = size - start
+        corrupt = start == 0 and length > 0 and (fault.corrupt_once or fault.corrupt_always)
+        fault.corrupt_once = False if corrupt else fault.corrupt_once
         status = 206 if start else 200
         self.send_response(status)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(length))
         if status == 206:
             self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
         self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
+        cut = length
         if fault.drop_first > 0:
             fault.drop_first -= 1
-            cut = len(body) // 2
-            self.wfile.write(body[:cut])
-            self.wfile.flush()
+            cut = length // 2
             self.close_connection = True
-            self.owner.log(Request(self.path, wanted, status, cut))
-            return
-        view = memoryview(body)
-        for i in range(0, len(view), CHUNK):
-            self.wfile.write(view[i : i + CHUNK])
-        self.owner.log(Request(self.path, wanted, status, len(body)))
+        flip = length // 3 if corrupt else -1  # offset of the one byte sent wrong
+        sent = 0
+        with target.open("rb") as f:
+            f.seek(start)
+            while sent < cut:
+                chunk = f.read(min(CHUNK, cut - sent))
+                if not chunk:
+                    break
+                if sent <= flip < sent + len(chunk):
+                    i = flip - sent
+                    chunk = chunk[:i] + bytes([chunk[i] ^ 0x5A]) + chunk[i + 1 :]
+                self.wfile.write(chunk)
+                sent += len(chunk)
+        self.wfile.flush()
+        self.owner.log(Request(self.path, wanted, status, sent))
 
 
 def _listing(directory: Path, url_path: str) -> str:

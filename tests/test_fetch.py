@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from _mirror import Fault, Mirror
 from _support import SHARED_DATA, genoflight_cli, require_native, require_tool, unavailable
+from genoflight.config import Config, TableEntry
 from genoflight.demo import generate_genes, write_vcf_text
 from genoflight.fetch import FetchError
 from genoflight.fetch.checksum import BsdSum, bsd_sum_file, parse_checksums, parse_md5
@@ -408,6 +409,7 @@ def test_parquet_holds_the_vcf_sorted_and_is_served(
     native = require_native()
     if not hasattr(native, "export"):
         unavailable("genoflight._native.export is not built yet (VCF -> Parquet)")
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     out = tmp_path / "out"
@@ -424,6 +426,16 @@ def test_parquet_holds_the_vcf_sorted_and_is_served(
         starts = table.column("start").to_pylist()
         assert starts == sorted(tree.positions[chrom])
         assert {"id", "ref", "alt", "qual", "filter", "DP", "AF"} <= set(table.column_names)
+
+    # Every column of every record, as the VCF table reads it.
+    config = Config(tables=(TableEntry(name="v", path=tree.vcf_dir / vcf_name("3")),))
+    data = native.query(
+        config.to_native_json(), 'SELECT * FROM v ORDER BY "start", "end", "ref", "alt"'
+    )
+    expected = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+    actual = pq.read_table(parquet / f"{SPECIES}_chr3.parquet")
+    assert actual.column_names == expected.column_names
+    assert actual.to_pylist() == expected.to_pylist()
 
     listing = genoflight_cli("tables", out, "--json")
     assert_ok(listing)

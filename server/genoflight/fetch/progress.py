@@ -8,6 +8,7 @@ few times a second, so a fast download does not spend its time printing.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import threading
 import time
@@ -157,9 +158,11 @@ class Progress:
         if not self.enabled or self._stop.is_set():
             return
         try:
-            width = max(40, os.get_terminal_size(self.stream.fileno()).columns - 1)
+            columns = os.get_terminal_size(self.stream.fileno()).columns
         except (OSError, ValueError, AttributeError):
-            width = 99
+            columns = 0
+        # A pseudo-terminal may report 0 columns: then $COLUMNS, else 100.
+        width = max(40, (columns or shutil.get_terminal_size((100, 24)).columns) - 1)
         lines = [b.line(width) for b in self.bars] + [self._overall()[:width]]
         self.stream.write("\n".join(lines) + "\n")
         self.stream.flush()
