@@ -7,6 +7,7 @@ pub mod args;
 pub mod depth;
 pub mod interval;
 pub mod sequence;
+pub mod stats;
 pub mod vep;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udtf("depth", Arc::new(depth::DepthFunction));
     ctx.register_udtf("sequence", Arc::new(sequence::SequenceFunction));
     vep::register(ctx);
+    stats::register(ctx);
 }
 
 /// DataFusion's physical optimizer rules with genoflight's inserted: the
