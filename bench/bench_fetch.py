@@ -10,11 +10,13 @@ process) on 127.0.0.1 and runs ``python -m genoflight fetch --no-parquet`` again
 - a rerun when everything is present (manifest check only) and a rerun with ``--verify``
   (every file hashed again).
 
-Parquet conversion is not timed here (it is the export's speed, see bench_vcf.py). The files are
-random bytes named like Ensembl's VCFs; CHECKSUMS is written with ``sum -r``. Numbers are one
-run on this machine; MB = 10^6 bytes.
+The files are random bytes named like Ensembl's VCFs; CHECKSUMS is written with ``sum -r``.
+With ``--vcf PATH`` (default bench/out/medium/variants.vcf.gz when bench_vcf.py made it), that
+VCF is also served as one chromosome's file, downloaded, and the conversion to sorted Parquet is
+timed on its own (a second run without ``--no-parquet``). Numbers are one run on this machine;
+MB = 10^6 bytes.
 
-    uv run python bench/bench_fetch.py [--size-mb 200] [--files 4] [--jobs 4]
+    uv run python bench/bench_fetch.py [--size-mb 200] [--files 4] [--jobs 4] [--vcf PATH]
 """
 
 from __future__ import annotations
@@ -54,10 +56,10 @@ def write_checksums(directory: Path) -> None:
     (directory / "CHECKSUMS").write_text(out)
 
 
-def fetch(mirror: Mirror, out: Path, *args: str) -> float:
+def fetch(mirror: Mirror, out: Path, *args: str, parquet: bool = False) -> float:
     cmd = [
         sys.executable, "-m", "genoflight", "fetch", str(out), "--mirror", f"{mirror.url}/pub",
-        "--release", str(RELEASE), "--no-parquet", *args,
+        "--release", str(RELEASE), *([] if parquet else ["--no-parquet"]), *args,
     ]  # fmt: skip
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -80,11 +82,41 @@ def curl_all(mirror: Mirror, directory: Path, names: list[str], out: Path) -> fl
     return time.perf_counter() - start
 
 
+def convert_case(vcf: Path, tmp: Path) -> list[tuple[str, float, int]]:
+    import pyarrow.parquet as pq
+
+    mirror_root = tmp / "mirror-vcf"
+    d = mirror_root / "pub" / f"release-{RELEASE}" / "variation" / "vcf" / SPECIES
+    d.mkdir(parents=True)
+    name = f"{SPECIES}-chr1.vcf.gz"
+    shutil.copyfile(vcf, d / name)
+    write_checksums(d)
+    out = tmp / "out-vcf"
+    size = (d / name).stat().st_size
+    with Mirror(mirror_root) as mirror:
+        fetched = fetch(mirror, out, "-q")
+        converted = fetch(mirror, out, "-q", parquet=True)
+    rows = pq.ParquetFile(out / "parquet" / f"{SPECIES}_chr1.parquet").metadata.num_rows
+    label = f"{vcf.name}, {size / 1e6:.0f} MB, {rows:,} records"
+    print(f"conversion: {rows / converted:,.0f} records/s ({label})")
+    return [
+        (f"fetch {label}", fetched, size),
+        (f"convert to sorted Parquet ({label})", converted, 0),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=200, help="total bytes per case (MB)")
     parser.add_argument("--files", type=int, default=4, help="files in the parallel case")
     parser.add_argument("--jobs", type=int, default=4, help="--jobs for the parallel case")
+    default_vcf = REPO / "bench" / "out" / "medium" / "variants.vcf.gz"
+    parser.add_argument(
+        "--vcf",
+        type=Path,
+        default=default_vcf if default_vcf.is_file() else None,
+        help="a VCF whose conversion to Parquet to time (default: bench_vcf.py's medium one)",
+    )
     args = parser.parse_args()
     total = args.size_mb * 1_000_000
 
@@ -119,6 +151,8 @@ def main() -> int:
                 if seconds is not None:
                     rows.append((f"curl, one file after another ({label})", seconds, size))
             shutil.rmtree(mirror_root / "pub")  # keep the disk footprint to one case
+        if args.vcf is not None:
+            rows.extend(convert_case(args.vcf, Path(tmp)))
 
     print(f"{'case':<52} {'seconds':>8} {'MB/s':>8}")
     for name, seconds, size in rows:
