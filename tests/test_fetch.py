@@ -397,6 +397,8 @@ def test_clear_errors(tree: MirrorTree, mirror: Mirror, tmp_path: Path) -> None:
     )  # fmt: skip
     assert_error(dead, "127.0.0.1:9", "gave up after 2 attempts")
     assert_error(genoflight_cli("fetch", tmp_path / "f", "--base-url", "ftp://x/"), "http")
+    small = genoflight_cli("fetch", tmp_path / "g", "--memory", "2M")
+    assert small.returncode == 2 and "at least 128M" in small.stderr
 
 
 # --------------------------------------------------------------------------------------------
@@ -449,9 +451,9 @@ def test_parquet_holds_the_vcf_sorted_and_is_served(
     assert_ok(count)
     assert str(tree.counts["3"]) in count.stdout
 
-    # A whole-genome VCF becomes one Parquet file per chromosome.
+    # A whole-genome VCF becomes one Parquet file per chromosome (sorted within --memory).
     mouse = tmp_path / "mouse"
-    assert_ok(fetch(mirror, mouse, "--species", "mus_musculus"))
+    assert_ok(fetch(mirror, mouse, "--species", "mus_musculus", "--memory", "256M"))
     for chrom, n in tree.counts.items():
         table = pq.read_table(mouse / "parquet" / f"mus_musculus_chr{chrom}.parquet")
         assert table.num_rows == n

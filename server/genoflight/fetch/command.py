@@ -75,6 +75,7 @@ class FetchOptions:
     keep_archive: bool = False
     jobs: int = 4
     verify_all: bool = False
+    memory_bytes: int | None = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -222,7 +223,9 @@ class _Run:
             bar = self.progress.file(out.name)
             bar.status("converting to Parquet")
             try:
-                rows = export_chromosome(vcf, out, None if per_chrom_file else chrom)
+                rows = export_chromosome(
+                    vcf, out, None if per_chrom_file else chrom, self.o.memory_bytes
+                )
             finally:
                 bar.close()
             self.state.record(out, source=made_from, rows=rows)
@@ -406,6 +409,23 @@ def _seconds(text: str) -> float:
     return value
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _size(text: str) -> int:
+    """``512M``, ``4G``, ``1073741824``: bytes."""
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = t[-1:] if t[-1:] in _UNITS else ""
+    try:
+        value = float(t[: len(t) - len(unit)]) * _UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 512M, 4G)") from None
+    if value < 128 << 20:
+        # DataFusion's sort reserves ~10 MB per partition for merging spilled runs.
+        raise argparse.ArgumentTypeError(f"{text}: give at least 128M")
+    return int(value)
+
+
 def _chromosomes(text: str) -> list[str]:
     names = [c.strip() for c in text.split(",") if c.strip()]
     if not names:
@@ -438,6 +458,7 @@ def _options(args: argparse.Namespace) -> FetchOptions:
         keep_archive=args.keep_archive,
         jobs=args.jobs,
         verify_all=args.verify,
+        memory_bytes=args.memory,
         policy=RetryPolicy(
             attempts=args.retries,
             backoff_s=args.backoff,
@@ -563,6 +584,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--verify",
         action="store_true",
         help="re-check every present file's checksum, even if unchanged since it was verified",
+    )
+    p.add_argument(
+        "--memory",
+        metavar="SIZE",
+        type=_size,
+        help="memory for sorting one chromosome, e.g. 2G; beyond it the sort spills to $TMPDIR "
+        "(default: half the RAM, at most 4G)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     p.set_defaults(handler=_cmd_fetch)

@@ -15,11 +15,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-from genoflight.config import Config, TableEntry
+from genoflight.config import Config, LimitsConfig, TableEntry
 from genoflight.fetch import FetchError
 from genoflight.native import load_native
 
-__all__ = ["check_export", "chromosomes_in", "export_chromosome", "parquet_name"]
+__all__ = [
+    "check_export",
+    "chromosomes_in",
+    "default_memory_bytes",
+    "export_chromosome",
+    "parquet_name",
+]
 
 SOURCE_TABLE = "source"
 ORDER = 'ORDER BY "start", "end", "ref", "alt"'
@@ -31,8 +37,23 @@ def parquet_name(species: str, chromosome: str) -> str:
     return f"{species}_chr{safe}.parquet"
 
 
-def _config_json(vcf: Path) -> str:
-    config = Config(tables=(TableEntry(name=SOURCE_TABLE, path=vcf.absolute()),))
+def default_memory_bytes() -> int:
+    """The sort's memory cap when none is given: half the RAM, at most 4 GiB, at least 256 MiB.
+
+    A whole human chromosome does not fit in memory as Arrow; with a cap, DataFusion's sort
+    spills sorted runs to the temporary directory ($TMPDIR) and merges them."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        ram = 8 << 30
+    return max(256 << 20, min(4 << 30, ram // 2))
+
+
+def _config_json(vcf: Path, memory_bytes: int | None = None) -> str:
+    config = Config(
+        tables=(TableEntry(name=SOURCE_TABLE, path=vcf.absolute()),),
+        limits=LimitsConfig(memory_bytes=memory_bytes),
+    )
     return config.to_native_json()
 
 
@@ -55,8 +76,11 @@ def _native_with_export() -> Any:
     return native
 
 
-def export_chromosome(vcf: Path, out: Path, chromosome: str | None) -> int | None:
-    """Write ``chromosome``'s records of ``vcf`` (all of them when None), sorted, to ``out``.
+def export_chromosome(
+    vcf: Path, out: Path, chromosome: str | None, memory_bytes: int | None = None
+) -> int | None:
+    """Write ``chromosome``'s records of ``vcf`` (all of them when None), sorted, to ``out``,
+    sorting within ``memory_bytes`` (default :func:`default_memory_bytes`).
 
     Returns the row count when the core reports it."""
     native = _native_with_export()
@@ -65,10 +89,14 @@ def export_chromosome(vcf: Path, out: Path, chromosome: str | None) -> int | Non
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.partial.parquet")
     try:
-        report = native.export(_config_json(vcf), sql, str(tmp))
+        memory = memory_bytes if memory_bytes is not None else default_memory_bytes()
+        report = native.export(_config_json(vcf, memory), sql, str(tmp))
         os.replace(tmp, out)
     except (ValueError, RuntimeError) as e:
-        raise FetchError(f"{vcf.name}: converting to Parquet failed: {e}") from None
+        hint = ""
+        if "Resources exhausted" in str(e) or "Not enough memory" in str(e):
+            hint = " (the sort needs more memory: raise --memory)"
+        raise FetchError(f"{vcf.name}: converting to Parquet failed{hint}: {e}") from None
     finally:
         tmp.unlink(missing_ok=True)
     return _rows(report)
