@@ -30,6 +30,7 @@ from genoflight.demo import generate_genes, write_vcf_text
 from genoflight.fetch import FetchError
 from genoflight.fetch.checksum import BsdSum, bsd_sum_file, parse_checksums, parse_md5
 from genoflight.fetch.mirror import parse_listing
+from genoflight.fetch.progress import Progress
 from genoflight.fetch.vepcache import unpack_vep_cache
 
 RELEASE = 84
@@ -468,3 +469,30 @@ def test_parquet_holds_the_vcf_sorted_and_is_served(
     third = fetch(mirror, out, "--chromosomes", "1,3")
     assert_ok(third)
     assert "Parquet: 1 written, 1 up to date" in third.stderr
+
+
+def test_progress_bars_draw_and_clear() -> None:
+    stream = io.StringIO()
+    progress = Progress(stream, enabled=True)
+    progress.files_total = 2
+    bar = progress.file("homo_sapiens-chr21.vcf.gz")
+    bar.start(2_000_000, 500_000)
+    bar.advance(500_000)
+    with progress.lock:
+        progress._draw()  # what the refresh thread does every REFRESH_S
+    drawn = stream.getvalue()
+    assert "homo_sapiens-chr21.vcf.gz" in drawn and " 50.0% 1.0 MB/2.0 MB  resuming" in drawn
+    assert "0/2 steps, 500.0 kB downloaded" in drawn
+    progress.message("genoflight: warning: x")
+    bar.close()
+    progress.close()
+    out = stream.getvalue()
+    assert out.endswith("\x1b[2F\x1b[J") or out.endswith("\x1b[J")  # bars erased at the end
+    assert "genoflight: warning: x\n" in out
+
+    quiet = io.StringIO()
+    silent = Progress(quiet, enabled=False)
+    silent.file("x").advance(10)
+    silent.message("note")
+    silent.close()
+    assert quiet.getvalue() == "note\n"

@@ -91,9 +91,11 @@ class Summary:
     parquet_rows: int = 0
     vep_caches: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    download_seconds: float = 0.0  # from the start until the last download ended
 
     def line(self, out: Path) -> str:
-        rate = self.downloaded_bytes / self.seconds if self.seconds > 0 else 0.0
+        span = self.download_seconds or self.seconds
+        rate = self.downloaded_bytes / span if span > 0 else 0.0
         parts = [
             f"downloaded {self.downloaded_files} files ({human_bytes(self.downloaded_bytes)}, "
             f"{human_bytes(rate)}/s"
@@ -122,6 +124,7 @@ class _Run:
         self.summary = Summary()
         self.lock = threading.Lock()
         self.cancel = threading.Event()
+        self.started = time.monotonic()
 
     # ---- one file --------------------------------------------------------------------------
 
@@ -174,6 +177,7 @@ class _Run:
         self.state.record(dest, **keys)
         self.state.forget(part_key)
         with self.lock:
+            self.summary.download_seconds = time.monotonic() - self.started
             self.summary.downloaded_files += 1
             self.summary.downloaded_bytes += result.bytes_received
             self.summary.resumed_files += 1 if result.resumed_from else 0
@@ -210,6 +214,7 @@ class _Run:
             chromosomes = [normalise_chromosome(c) for c in self.o.chromosomes]
         else:
             chromosomes = list(self._whole_genome_chromosomes(vcf))
+            self._add_steps(len(chromosomes))  # not known when the run started
         # A whole-genome file is filtered per chromosome; a per-chromosome file is read whole.
         per_chrom_file = source.chromosome is not None
         for chrom in chromosomes:
@@ -242,6 +247,10 @@ class _Run:
         found = sorted(chromosomes_in(vcf), key=chromosome_key)
         self.state.record(vcf, **{**entry, "chromosomes": found})
         return found
+
+    def _add_steps(self, n: int) -> None:
+        with self.progress.lock:
+            self.progress.files_total += n
 
     # ---- VEP cache -------------------------------------------------------------------------
 
