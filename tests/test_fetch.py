@@ -460,6 +460,13 @@ def test_parquet_holds_the_vcf_sorted_and_is_served(
         assert table.num_rows == n
         assert table.column("start").to_pylist() == sorted(tree.positions[chrom])
 
+    assert_error(
+        fetch(mirror, mouse, "--species", "mus_musculus", "--chromosomes", "2,Y"),
+        "mus_musculus.vcf.gz",
+        "chromosome(s) Y",
+        "it has: 1,2,3",
+    )
+
     # A rerun converts nothing; a re-downloaded VCF is converted again.
     mirror.clear()
     again = fetch(mirror, out, "--vep-cache", "--chromosomes", "1,3")

@@ -135,7 +135,9 @@ class _Run:
         dest = self.downloads / remote.name
         expected = asdict(remote.expected) if remote.expected else None
         keys: dict[str, Any] = {"url": remote.url, "expected": expected}
-        if not self.o.verify_all and self.state.is_current(dest, **keys):
+        # --verify hashes again what has a checksum to compare with; nothing else is refetched.
+        recheck = self.o.verify_all and remote.expected is not None
+        if not recheck and self.state.is_current(dest, **keys):
             self._count(skipped=True)
             return dest
         if dest.exists() and remote.expected is not None:
@@ -210,11 +212,19 @@ class _Run:
         made_from = {"url": origin.get("url"), "stamp": origin.get("stamp")}
         if source.chromosome is not None:
             chromosomes: list[str | None] = [source.chromosome]
-        elif self.o.chromosomes:
-            chromosomes = [normalise_chromosome(c) for c in self.o.chromosomes]
         else:
-            chromosomes = list(self._whole_genome_chromosomes(vcf))
-            self._add_steps(len(chromosomes))  # not known when the run started
+            present = self._whole_genome_chromosomes(vcf)
+            if self.o.chromosomes:
+                chromosomes = [normalise_chromosome(c) for c in self.o.chromosomes]
+                missing = [c for c in chromosomes if c not in present]
+                if missing:
+                    raise FetchError(
+                        f"{vcf.name}: no records on chromosome(s) {','.join(map(str, missing))} "
+                        f"(it has: {','.join(present)}); check --chromosomes"
+                    )
+            else:
+                chromosomes = list(present)
+                self._add_steps(len(chromosomes))  # not known when the run started
         # A whole-genome file is filtered per chromosome; a per-chromosome file is read whole.
         per_chrom_file = source.chromosome is not None
         for chrom in chromosomes:
