@@ -28,9 +28,11 @@ from _support import SHARED_DATA, genoflight_cli, require_native, require_tool, 
 from genoflight.config import Config, TableEntry
 from genoflight.demo import generate_genes, write_vcf_text
 from genoflight.fetch import FetchError
-from genoflight.fetch.checksum import BsdSum, bsd_sum_file, parse_checksums, parse_md5
+from genoflight.fetch.checksum import BsdSum, Expected, bsd_sum_file, parse_checksums, parse_md5
+from genoflight.fetch.download import RetryPolicy, download, part_path
 from genoflight.fetch.mirror import parse_listing
 from genoflight.fetch.progress import Progress
+from genoflight.fetch.state import exclusive
 from genoflight.fetch.vepcache import unpack_vep_cache
 
 RELEASE = 84
@@ -503,3 +505,50 @@ def test_progress_bars_draw_and_clear() -> None:
     silent.message("note")
     silent.close()
     assert quiet.getvalue() == "note\n"
+
+
+class _Quiet:
+    """A FileProgress that records what download() reports."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def start(self, total: int | None, already: int) -> None:
+        self.events.append(f"start {total} {already}")
+
+    def advance(self, n: int) -> None:
+        pass
+
+    def restart(self) -> None:
+        self.events.append("restart")
+
+    def status(self, text: str) -> None:
+        self.events.append(text)
+
+    def wait(self, seconds: float) -> None:
+        pass
+
+
+def test_a_complete_part_is_verified_not_downloaded(
+    tree: MirrorTree, mirror: Mirror, tmp_path: Path
+) -> None:
+    # An earlier run stopped between the last byte and the rename: Range past the end -> 416.
+    name = vcf_name("1")
+    source = tree.vcf_dir / name
+    dest = tmp_path / name
+    part_path(dest).write_bytes(source.read_bytes())
+    checksum, blocks = bsd_sum_file(source)
+    expected = Expected("bsd", f"{checksum} {blocks}", "CHECKSUMS")
+    url = f"{mirror.url}/{source.relative_to(tree.root).as_posix()}"
+    result = download(url, dest, expected=expected, policy=RetryPolicy(), progress=_Quiet())
+    assert result.bytes_received == 0 and result.verified
+    assert [r.status for r in mirror.file_requests(name)] == [416]
+    assert dest.read_bytes() == source.read_bytes()
+
+
+def test_one_fetch_per_directory_at_a_time(tmp_path: Path) -> None:
+    with exclusive(tmp_path / ".download" / "lock"):
+        proc = genoflight_cli(
+            "fetch", tmp_path, "--no-parquet", "--base-url", "http://127.0.0.1:9/"
+        )
+    assert_error(proc, "another genoflight fetch is writing into", str(tmp_path))
