@@ -215,16 +215,25 @@ def _attempt(url: str, part: Path, offset: int, policy: RetryPolicy, progress: F
             raise _Transient(f"unexpected answer HTTP {response.status}")
         progress.start(total, offset)
         received = 0
-        try:
-            with part.open(mode) as f:
-                while chunk := response.read(CHUNK):
+        # Network errors are worth retrying; local ones (disk full) are final.
+        with part.open(mode) as f:
+            while True:
+                try:
+                    chunk = response.read(CHUNK)
+                except (OSError, http.client.HTTPException) as e:
+                    lost = offset + received
+                    raise _Transient(f"connection lost after {lost} bytes ({e})") from None
+                if not chunk:
+                    break
+                try:
                     f.write(chunk)
-                    received += len(chunk)
-                    progress.advance(len(chunk))
-        except (OSError, http.client.HTTPException) as e:
-            if isinstance(e, OSError) and e.filename is not None:
-                raise  # a local disk error (full, read-only): not worth retrying
-            raise _Transient(f"connection lost after {offset + received} bytes ({e})") from None
+                except OSError as e:
+                    raise FetchError(
+                        f"{part}: cannot write ({e.strerror or e}): free disk space or choose "
+                        f"another OUT, then rerun to resume"
+                    ) from None
+                received += len(chunk)
+                progress.advance(len(chunk))
         if body is not None and received < body:
             raise _Transient(
                 f"connection closed after {offset + received} of {offset + body} bytes"
