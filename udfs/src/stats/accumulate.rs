@@ -60,9 +60,23 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The `index`-th `:`-separated subfield of a sample column, if present.
-fn subfield(sample: &[u8], index: usize) -> Option<&[u8]> {
-    sample.split(|&b| b == b':').nth(index)
+/// The `a`-th and `b`-th `:`-separated subfields of a sample column (when
+/// asked for and present), found in one pass.
+fn subfields(sample: &[u8], a: Option<usize>, b: Option<usize>) -> [Option<&[u8]>; 2] {
+    let mut out = [None, None];
+    let last = a.max(b);
+    for (i, value) in sample.split(|&c| c == b':').enumerate() {
+        if Some(i) == a {
+            out[0] = Some(value);
+        }
+        if Some(i) == b {
+            out[1] = Some(value);
+        }
+        if Some(i) == last {
+            break;
+        }
+    }
+    out
 }
 
 /// A FORMAT integer (`.` or absent: `None`); its first value when a list.
@@ -284,8 +298,9 @@ impl Stats {
                     "more sample columns than the {n_samples} samples named in the header"
                 ));
             };
-            if let Some(at) = gt_at {
-                let gt = subfield(column, at).unwrap_or(b".");
+            let [gt, depth] = subfields(column, gt_at, dp_at.or(ad_at));
+            if gt_at.is_some() {
+                let gt = gt.unwrap_or(b".");
                 let call = genotype::call(gt).map_err(|e| format!("sample {}: {e}", is + 1))?;
                 let highest = call.first.max(call.second);
                 if highest > n_alts {
@@ -335,13 +350,10 @@ impl Stats {
                 }
             }
             // FORMAT/DP, else the sum of FORMAT/AD, when the record has them.
-            let depth = match (dp_at, ad_at) {
-                (Some(at), _) => subfield(column, at)
-                    .map(|v| integer(v, "FORMAT/DP"))
-                    .transpose()?
-                    .flatten(),
-                (None, Some(at)) => subfield(column, at).map(ad_sum).transpose()?.flatten(),
-                _ => None,
+            let depth = match (depth, dp_at) {
+                (None, _) => None,
+                (Some(v), Some(_)) => integer(v, "FORMAT/DP")?,
+                (Some(v), None) => ad_sum(v)?,
             };
             if let Some(d) = depth {
                 counts.depth_sum += d;
@@ -381,4 +393,88 @@ pub fn parse_qual(qual: &[u8]) -> Result<f32, String> {
         .and_then(|s| s.parse::<f64>().ok())
         .map(|q| q as f32)
         .ok_or_else(|| format!("invalid QUAL '{}'", text(qual)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// htslib's example_vcf43.vcf records; expected numbers from `bcftools stats -s -` 1.16.
+    const RECORDS: &[&str] = &[
+        "20\t14370\trs6054257\tG\tA\t29\tPASS\tNS=3\tGT:GQ:DP:HQ\t0|0:48:1:51,51\t1|0:48:8:51,51\t1/1:43:5:.,.",
+        "20\t17330\t.\tT\tA\t3\tq10\tNS=3\tGT:GQ:DP:HQ\t0|0:49:3:58,50\t0|1:3:5:65,3\t0/0:41:3",
+        "20\t1110696\trs6040355\tA\tG,T\t67\tPASS\tNS=2\tGT:GQ:DP:HQ\t1|2:21:6:23,27\t2|1:2:0:18,2\t2/2:35:4",
+        "20\t1230237\t.\tT\t.\t47\tPASS\tNS=3\tGT:GQ:DP:HQ\t0|0:54:7:56,60\t0|0:48:4:51,51\t0/0:61:2",
+        "20\t1234567\tmicrosat1\tGTC\tG,GTCT\t50\tPASS\tNS=3\tGT:GQ:DP\t0/1:35:4\t0/2:17:2\t1/1:40:3",
+    ];
+
+    fn counted(lines: &[&str], samples: usize) -> Stats {
+        let mut stats = Stats::new(samples);
+        let mut scratch = Scratch::default();
+        for line in lines {
+            stats.add_line(line.as_bytes(), &mut scratch).unwrap();
+        }
+        stats
+    }
+
+    #[test]
+    fn counts_as_bcftools_stats() {
+        let s = counted(RECORDS, 3);
+        let sn = [
+            s.records,
+            s.no_alts,
+            s.snps,
+            s.mnps,
+            s.indels,
+            s.others,
+            s.multiallelic,
+            s.multiallelic_snps,
+        ];
+        assert_eq!(sn, [5, 1, 3, 0, 1, 0, 2, 1]);
+        assert_eq!([s.ts, s.tv, s.ts_alt1, s.tv_alt1], [2, 2, 2, 1]);
+        let bin = |q: f32| s.qual[qual::bin(qual::value(q)) as usize];
+        assert_eq!(bin(3.0), [0, 1, 0]);
+        assert_eq!(bin(29.0), [1, 0, 0]);
+        assert_eq!(bin(50.0), [0, 0, 1]);
+        assert_eq!(bin(67.0), [1, 0, 0]);
+        assert_eq!((s.deletions[1], s.insertions[0]), (1, 1));
+        let psc = |c: &SampleCounts| {
+            [
+                c.hom_ref,
+                c.hom_alt,
+                c.hets,
+                c.transitions,
+                c.transversions,
+                c.indels,
+                c.singletons,
+                c.hap_ref,
+                c.hap_alt,
+                c.missing,
+            ]
+        };
+        assert_eq!(psc(&s.samples[0]), [3, 0, 1, 1, 0, 1, 0, 0, 0, 0]);
+        assert_eq!(psc(&s.samples[1]), [1, 0, 3, 2, 1, 1, 1, 0, 0, 0]);
+        assert_eq!(psc(&s.samples[2]), [2, 2, 0, 1, 1, 1, 0, 0, 0, 0]);
+        assert_eq!((s.samples[0].depth_sum, s.samples[0].depth_n), (21, 5));
+    }
+
+    #[test]
+    fn halves_merge_to_the_whole() {
+        let mut first = counted(&RECORDS[..2], 3);
+        first.merge(&counted(&RECORDS[2..], 3));
+        assert_eq!(first, counted(RECORDS, 3));
+    }
+
+    #[test]
+    fn bad_records_are_errors_that_say_why() {
+        let mut stats = Stats::new(2);
+        let mut scratch = Scratch::default();
+        let mut err = |line: &str| stats.add_line(line.as_bytes(), &mut scratch).unwrap_err();
+        assert!(err("1\t5\t.\tA\tC").contains("at least 8"));
+        assert!(err("1\t5\t.\tA\tC\tx\t.\t.").contains("QUAL 'x'"));
+        assert!(err("1\t5\t.\tA\tC\t1\t.\t.\tGT\t0/1\t0/2").contains("allele 2"));
+        assert!(err("1\t5\t.\tA\tC\t1\t.\t.\tGT\t0/1").contains("1 sample column"));
+        assert!(err("1\t5\t.\tA\tC\t1\t.\t.\tGT:DP\t0/1:x\t0/0:3").contains("DP 'x'"));
+        assert!(err("1\t5\t.\tA\tC\t1\t.\t.\tGT\t0/y\t0/0").contains("GT '0/y'"));
+    }
 }

@@ -84,7 +84,7 @@ fn count_unit(
             .add_line(&buf, &mut scratch)
             .map_err(|e| fail(lines.location(), &e))?;
         read += 1;
-        if read % 65_536 == 0 && stop.load(Ordering::Relaxed) {
+        if read.is_multiple_of(65_536) && stop.load(Ordering::Relaxed) {
             break;
         }
     }
