@@ -66,7 +66,7 @@ pub fn is_cache_dir(dir: &Path) -> bool {
 
 /// Whether a directory met while scanning served paths is a cache: named
 /// `<version>_<assembly>` and holding `info.txt` (a bare info.txt elsewhere
-/// is just a file).
+/// is just a file), or a converted cache (`genoflight build-cache`).
 pub fn looks_like_cache(dir: &Path) -> bool {
     let named = dir
         .file_name()
@@ -75,7 +75,7 @@ pub fn looks_like_cache(dir: &Path) -> bool {
         .is_some_and(|(v, a)| {
             !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) && !a.is_empty()
         });
-    named && is_cache_dir(dir)
+    (named || super::converted::is_converted(dir)) && is_cache_dir(dir)
 }
 
 /// The `<version>_<assembly>` directory `path` designates: itself when it
@@ -253,7 +253,11 @@ pub struct FileToRead {
 pub fn in_read_order(files: Vec<&RegionFile>) -> Vec<FileToRead> {
     let mut unique: Vec<&RegionFile> = Vec::with_capacity(files.len());
     for f in files {
-        if !unique.iter().any(|u| u.path == f.path) {
+        // (A converted cache's regions share a file: its row groups differ.)
+        if !unique
+            .iter()
+            .any(|u| u.path == f.path && u.start == f.start)
+        {
             unique.push(f);
         }
     }

@@ -2,6 +2,7 @@
 //! the cache's tables.
 
 pub mod convert;
+pub mod converted;
 pub mod exec;
 pub mod features;
 pub mod info;

@@ -5,9 +5,17 @@
 //! chromosome, `strand` 1 or -1 (0 for unstranded regulatory features).
 //! Field names follow the Perl objects' keys so a reader of VEP's code finds
 //! them (`_gene_symbol` -> `gene_symbol`, `cdna_coding_start` stays).
+//!
+//! Serde gives a converted cache (`genoflight build-cache`) its per-feature
+//! model column; floats and byte matrices go through `converted::blob` so
+//! they come back bit for bit.
+
+use serde::{Deserialize, Serialize};
+
+use super::converted::blob;
 
 /// A `Bio::EnsEMBL::Transcript` with what VEP cached for it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Transcript {
     pub chrom: String,
     pub start: i64,
@@ -62,7 +70,7 @@ pub struct Transcript {
 }
 
 /// A `Bio::EnsEMBL::Exon`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Exon {
     pub stable_id: Option<String>,
     pub start: i64,
@@ -74,7 +82,7 @@ pub struct Exon {
 
 /// A `Bio::EnsEMBL::Translation`: `start`/`end` are offsets within its
 /// start/end exons (1-based), as Ensembl stores them.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Translation {
     pub stable_id: Option<String>,
     pub version: Option<i64>,
@@ -85,7 +93,7 @@ pub struct Translation {
 }
 
 /// A protein domain (`protein_features`): peptide coordinates.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProteinFeature {
     pub start: i64,
     pub end: i64,
@@ -94,7 +102,7 @@ pub struct ProteinFeature {
     pub hseqname: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SeqEdit {
     pub code: Option<String>,
     pub start: i64,
@@ -103,19 +111,20 @@ pub struct SeqEdit {
 }
 
 /// A `ProteinFunctionPredictionMatrix` (SIFT or PolyPhen).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PredictionMatrix {
     /// `sift`, `polyphen`
     pub analysis: String,
     /// `humvar`, `humdiv` for PolyPhen
     pub sub_analysis: Option<String>,
     pub translation_md5: Option<String>,
+    #[serde(with = "blob::bytes")]
     pub matrix: Vec<u8>,
     pub compressed: bool,
 }
 
 /// A `Bio::EnsEMBL::Funcgen::RegulatoryFeature`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RegulatoryFeature {
     pub chrom: String,
     pub start: i64,
@@ -130,13 +139,14 @@ pub struct RegulatoryFeature {
 }
 
 /// A `Bio::EnsEMBL::Funcgen::MotifFeature`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MotifFeature {
     pub chrom: String,
     pub start: i64,
     pub end: i64,
     pub strand: i8,
     pub stable_id: Option<String>,
+    #[serde(with = "blob::float")]
     pub score: Option<f64>,
     pub binding_matrix: Option<BindingMatrix>,
     pub cell_types: Vec<String>,
@@ -148,12 +158,14 @@ pub struct MotifFeature {
     pub display_label: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BindingMatrix {
     pub stable_id: Option<String>,
     pub name: Option<String>,
+    #[serde(with = "blob::float")]
     pub threshold: Option<f64>,
     /// Position (1-based) -> base -> frequency/weight, as `elements`.
+    #[serde(with = "blob::weights")]
     pub elements: Vec<(i64, Vec<(char, f64)>)>,
     pub transcription_factors: Vec<String>,
 }

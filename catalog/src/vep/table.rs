@@ -14,6 +14,8 @@ use datafusion::datasource::{TableProvider, TableType};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
+use super::converted::is_converted;
+use super::converted::read::ConvertedStore;
 use super::exec::{VepScanExec, each_line, feature_schema};
 use super::info::CacheInfo;
 use super::layout::{
@@ -85,26 +87,30 @@ pub(crate) fn seen_keys<T: CacheFeature>(previous: Option<&[Arc<T>]>) -> HashSet
         .unwrap_or_default()
 }
 
+/// A region's identity: its file and start (a converted cache's regions
+/// are row groups of one file).
+type RegionKey = (PathBuf, i64);
+
 /// A small least-recently-used map: few entries, so a vector is enough.
 #[derive(Debug)]
 struct Lru {
     capacity: usize,
     /// Most recent last.
-    entries: Vec<(PathBuf, Arc<RegionData>)>,
+    entries: Vec<(RegionKey, Arc<RegionData>)>,
 }
 
 impl Lru {
-    fn get(&mut self, path: &Path) -> Option<Arc<RegionData>> {
-        let i = self.entries.iter().position(|(p, _)| p == path)?;
+    fn get(&mut self, key: &RegionKey) -> Option<Arc<RegionData>> {
+        let i = self.entries.iter().position(|(p, _)| p == key)?;
         let entry = self.entries.remove(i);
         let data = entry.1.clone();
         self.entries.push(entry);
         Some(data)
     }
 
-    fn put(&mut self, path: PathBuf, data: Arc<RegionData>) {
-        self.entries.retain(|(p, _)| *p != path);
-        self.entries.push((path, data));
+    fn put(&mut self, key: RegionKey, data: Arc<RegionData>) {
+        self.entries.retain(|(p, _)| *p != key);
+        self.entries.push((key, data));
         while self.entries.len() > self.capacity {
             self.entries.remove(0);
         }
@@ -121,6 +127,8 @@ pub struct VepCache {
     lru: Mutex<Lru>,
     /// Opened `all_vars.gz` files with their tabix index, per path.
     all_vars: Mutex<HashMap<PathBuf, Arc<TextSource>>>,
+    /// A converted cache's Parquet files, read instead of the Perl files.
+    converted: Option<ConvertedStore>,
 }
 
 fn exec_err(message: String) -> DataFusionError {
@@ -129,7 +137,8 @@ fn exec_err(message: String) -> DataFusionError {
 
 impl VepCache {
     /// Opens the cache at `path`: a `<version>_<assembly>` directory with
-    /// `info.txt`, or a species directory holding exactly one.
+    /// `info.txt`, or a species directory holding exactly one, or a cache
+    /// converted by `genoflight build-cache`.
     pub fn open(path: &Path) -> Result<Arc<VepCache>> {
         VepCache::open_with(path, DEFAULT_LRU_FILES)
     }
@@ -137,8 +146,14 @@ impl VepCache {
     /// As [`VepCache::open`], keeping up to `lru_files` decoded region files.
     pub fn open_with(path: &Path, lru_files: usize) -> Result<Arc<VepCache>> {
         let root = find_cache_dir(path).map_err(exec_err)?;
-        let info = CacheInfo::read(&root).map_err(exec_err)?;
-        let layout = CacheLayout::scan(&root, &info).map_err(exec_err)?;
+        let (info, layout, converted) = if is_converted(&root) {
+            let (store, info, layout) = ConvertedStore::open(&root).map_err(exec_err)?;
+            (info, layout, Some(store))
+        } else {
+            let info = CacheInfo::read(&root).map_err(exec_err)?;
+            let layout = CacheLayout::scan(&root, &info).map_err(exec_err)?;
+            (info, layout, None)
+        };
         let variation = Arc::new(VariationColumns::new(&info));
         Ok(Arc::new(VepCache {
             root,
@@ -150,12 +165,18 @@ impl VepCache {
                 entries: Vec::new(),
             }),
             all_vars: Mutex::new(HashMap::new()),
+            converted,
         }))
     }
 
-    /// The `<version>_<assembly>` directory.
+    /// The `<version>_<assembly>` directory (or the converted cache's).
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Whether this is a converted cache (`genoflight build-cache`).
+    pub fn is_converted(&self) -> bool {
+        self.converted.is_some()
     }
 
     pub fn info(&self) -> &CacheInfo {
@@ -289,21 +310,20 @@ impl VepCache {
 
     /// A region file decoded (through the LRU). Errors name the file.
     pub fn region(&self, file: &RegionFile) -> Result<Arc<RegionData>> {
-        if let Some(hit) = self
-            .lru
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&file.path)
-        {
+        let key = (file.path.clone(), file.start);
+        if let Some(hit) = self.lru.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(hit);
         }
         // Decoded outside the lock: two scans may decode the same file at
         // once, which costs time but never blocks the other files.
-        let data = Arc::new(super::exec::decode_region(file, &self.variation)?);
+        let data = Arc::new(match &self.converted {
+            Some(store) => store.region(file).map_err(exec_err)?,
+            None => super::exec::decode_region(file, &self.variation)?,
+        });
         self.lru
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .put(file.path.clone(), data.clone());
+            .put(key, data.clone());
         Ok(data)
     }
 }

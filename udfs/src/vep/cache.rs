@@ -41,12 +41,8 @@ pub struct CacheSource {
 
 impl CacheSource {
     pub fn new(cache: Arc<VepCache>) -> CacheSource {
-        let species = cache
-            .root()
-            .parent()
-            .and_then(|p| p.file_name())
-            .map(|n| n.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default();
+        // The species directory's name (a converted cache keeps its source's).
+        let species = cache.info().species_dir.to_ascii_lowercase();
         CacheSource {
             refseq: species.ends_with("_refseq") || species.ends_with("_merged"),
             cache,
