@@ -151,6 +151,15 @@ def _cmd_tables(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_build_cache(args: argparse.Namespace) -> int:
+    from genoflight.build_cache import ProgressBar, build_cache, summary
+
+    bar = ProgressBar(sys.stderr, enabled=ProgressBar.wanted(sys.stderr) and not args.quiet)
+    report = build_cache(args.cache_dir, args.out_dir, bar)
+    print(summary(report))
+    return 0
+
+
 def _print_tables(tables: list[dict[str, Any]], out: TextIO) -> None:
     if not tables:
         out.write("(no tables)\n")
@@ -326,10 +335,27 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     from genoflight.fetch.command import add_parser as add_fetch_parser
 
     fetch = add_fetch_parser(sub)
+    build_cache = sub.add_parser(
+        "build-cache",
+        help="convert an Ensembl VEP cache to Parquet once (faster annotate_vep)",
+        description="Convert the VEP cache CACHE_DIR (<species>/<version>_<assembly>) to sorted "
+        "Parquet in OUT_DIR, served like the cache itself (same tables; annotate_vep gives the "
+        "same rows, faster). A rerun skips what is complete and verified, so an interrupted "
+        "build resumes.",
+    )
+    build_cache.add_argument("cache_dir", metavar="CACHE_DIR", help="the VEP cache directory")
+    build_cache.add_argument(
+        "out_dir", metavar="OUT_DIR", help="where to write the converted cache (new or previous)"
+    )
+    build_cache.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar, only the summary"
+    )
+    build_cache.set_defaults(handler=_cmd_build_cache)
     return parser, {
         "serve": serve,
         "sql": sql,
         "tables": tables,
         "hash-password": hash_password,
+        "build-cache": build_cache,
         "fetch": fetch,
     }

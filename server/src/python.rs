@@ -193,6 +193,51 @@ fn bgzip_vcf(py: Python<'_>, src: &str, dest: &str) -> PyResult<()> {
         .map_err(|e| PyValueError::new_err(format!("{src}: {e}")))
 }
 
+/// Converts the VEP cache at `cache_dir` into Parquet under `out_dir`
+/// (`genoflight build-cache`); `progress(done, total, message)`, if given,
+/// is called after each source file. Returns the build report as JSON.
+#[pyfunction]
+#[pyo3(signature = (cache_dir, out_dir, progress=None))]
+fn build_cache(
+    py: Python<'_>,
+    cache_dir: &str,
+    out_dir: &str,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<String> {
+    use genoflight_catalog::vep::converted::build;
+    let report = py.detach(|| {
+        let mut interrupted = None;
+        // A callback that raises (KeyboardInterrupt too) stops the build.
+        let mut report_progress = |p: &build::Progress| {
+            let Some(f) = &progress else {
+                return true;
+            };
+            Python::attach(|py| {
+                let called = f
+                    .call1(py, (p.done, p.total, p.message.as_str()))
+                    .and_then(|_| py.check_signals());
+                match called {
+                    Ok(()) => true,
+                    Err(e) => {
+                        interrupted = Some(e);
+                        false
+                    }
+                }
+            })
+        };
+        let result = build::build_cache(
+            Path::new(cache_dir),
+            Path::new(out_dir),
+            &mut report_progress,
+        );
+        match interrupted {
+            Some(e) => Err(e),
+            None => result.map_err(PyValueError::new_err),
+        }
+    })?;
+    serde_json::to_string(&report).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
@@ -200,6 +245,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(query, m)?)?;
     m.add_function(wrap_pyfunction!(tables, m)?)?;
     m.add_function(wrap_pyfunction!(bgzip_vcf, m)?)?;
+    m.add_function(wrap_pyfunction!(build_cache, m)?)?;
     m.add_function(wrap_pyfunction!(check_exposure, m)?)?;
     m.add_function(wrap_pyfunction!(hash_password, m)?)?;
     m.add_function(wrap_pyfunction!(server_status, m)?)?;
