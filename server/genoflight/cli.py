@@ -137,6 +137,24 @@ def _cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from genoflight.export import export, export_format
+
+    out = Path(args.output)
+    try:
+        export_format(out)  # fail before building the catalog
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    if not out.parent.is_dir():
+        raise CliError(f"-o {args.output}: directory {out.parent} does not exist")
+    if not args.query.strip():
+        raise CliError("the SQL query is empty")
+    config = _config(args)
+    summary = export(load_native(), config.to_native_json(), args.query, out)
+    _note(summary.describe(out))
+    return 0
+
+
 def _cmd_tables(args: argparse.Namespace) -> int:
     config = _config(args)
     native = load_native()
@@ -315,6 +333,24 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     )
     sql.set_defaults(handler=_cmd_sql)
 
+    export = sub.add_parser(
+        "export",
+        help="run one SQL query in-process and write the result as a genomic file",
+        description="Run one SQL query against PATHs and write the result as VCF (.vcf.gz + "
+        ".tbi), BAM (+ .bai), FASTQ (.fastq.gz), BED (.bed.gz + .tbi) or Parquet, reusing the "
+        "source file's header.",
+    )
+    export.add_argument("query", metavar="SQL", help='the query, e.g. "SELECT * FROM sample"')
+    catalog_args(export)
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        required=True,
+        help="file to write: .vcf.gz, .bam, .fastq.gz, .bed.gz or .parquet (overwritten)",
+    )
+    export.set_defaults(handler=_cmd_export)
+
     tables = sub.add_parser(
         "tables",
         help="list the tables PATHs would be served as, with their columns",
@@ -354,6 +390,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     return parser, {
         "serve": serve,
         "sql": sql,
+        "export": export,
         "tables": tables,
         "hash-password": hash_password,
         "build-cache": build_cache,

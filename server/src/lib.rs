@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod config;
 pub mod engine;
+pub mod export;
 pub mod limits;
 pub mod listing;
 pub mod logging;

@@ -186,6 +186,23 @@ fn tables(py: Python<'_>, config_json: &str) -> PyResult<String> {
     })
 }
 
+/// Runs one query in-process and writes its result as the genomic file
+/// `out_path` names (.vcf.gz, .bam, .fastq.gz, .bed.gz, .parquet), with its
+/// index; returns a JSON summary {"format", "rows", "bytes", "index"}.
+#[pyfunction]
+fn export(py: Python<'_>, config_json: &str, sql: &str, out_path: &str) -> PyResult<String> {
+    let config = parse_config(config_json)?;
+    py.detach(|| {
+        runtime()?.block_on(async {
+            let engine = Engine::new(&config).await.map_err(value_error)?;
+            crate::export::export(&engine, sql, Path::new(out_path))
+                .await
+                .map(|summary| summary.to_json())
+                .map_err(value_error)
+        })
+    })
+}
+
 /// BGZF-compresses a text VCF to `dest` and writes its tabix index `dest.tbi`.
 #[pyfunction]
 fn bgzip_vcf(py: Python<'_>, src: &str, dest: &str) -> PyResult<()> {
@@ -245,6 +262,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(query, m)?)?;
     m.add_function(wrap_pyfunction!(tables, m)?)?;
     m.add_function(wrap_pyfunction!(bgzip_vcf, m)?)?;
+    m.add_function(wrap_pyfunction!(export, m)?)?;
     m.add_function(wrap_pyfunction!(build_cache, m)?)?;
     m.add_function(wrap_pyfunction!(check_exposure, m)?)?;
     m.add_function(wrap_pyfunction!(hash_password, m)?)?;

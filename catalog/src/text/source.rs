@@ -251,7 +251,13 @@ impl TextSource {
             // A contig the index does not know has no records.
             return Ok(ScanUnit::Chunks(vec![]));
         };
-        let pos = |p: i64| Position::try_from(p.max(1) as usize).expect("positive");
+        // An open-ended region (`chrom = 'x'`, `start >= n`) ends at i64::MAX;
+        // the index answers up to its own last position and refuses beyond it.
+        let last = 1i64 << (u32::from(index.min_shift()) + 3 * u32::from(index.depth()));
+        if r.start > last {
+            return Ok(ScanUnit::Chunks(vec![]));
+        }
+        let pos = |p: i64| Position::try_from(p.clamp(1, last) as usize).expect("positive");
         let interval = Interval::from(pos(r.start)..=pos(r.end.max(r.start)));
         let chunks = index
             .query(id, interval)
