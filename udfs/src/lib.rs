@@ -23,6 +23,24 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udtf("sequence", Arc::new(sequence::SequenceFunction));
     vep::register(ctx);
     stats::register(ctx);
+    register_upper_case_aliases(ctx);
+}
+
+/// Unquoted SQL identifiers are case-insensitive, and DataFusion folds them to lower case
+/// except for table function names, which it matches exactly. Tools that re-generate SQL
+/// upper-case function names (Superset through sqlglot sends `DEPTH('sample')`), so each
+/// table function also answers to its upper-case name.
+fn register_upper_case_aliases(ctx: &SessionContext) {
+    let aliases: Vec<_> = ctx
+        .state()
+        .table_functions()
+        .iter()
+        .filter(|(name, _)| name.to_uppercase() != **name)
+        .map(|(name, f)| (name.to_uppercase(), Arc::clone(f.function())))
+        .collect();
+    for (upper, function) in aliases {
+        ctx.register_udtf(&upper, function);
+    }
 }
 
 /// DataFusion's physical optimizer rules with genoflight's inserted: the
