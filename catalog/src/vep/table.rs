@@ -283,7 +283,13 @@ impl VepCache {
             .files(RegionKind::Variation)
             .filter(|f| f.overlaps(start, end))
         {
-            let data = self.region(file)?;
+            // A converted cache's row group is read, not kept: annotate_vep
+            // keeps its own blocks of known variants, and a row group is cheap
+            // to read again (a `_var.gz` file is not).
+            let data = match &self.converted {
+                Some(store) => Arc::new(store.region(file).map_err(exec_err)?),
+                None => self.region(file)?,
+            };
             out.extend(
                 data.variants
                     .iter()
