@@ -3,9 +3,14 @@
 //! transcript attributes (TSL `5`, APPRIS `P1`, CANONICAL `YES`). A field VEP
 //! writes as `-` is NULL here.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, OnceLock};
 
-use arrow::array::{ArrayRef, Int64Builder, RecordBatch, StringBuilder, UInt32Array};
+use arrow::array::{
+    ArrayBuilder, ArrayRef, Int64Builder, RecordBatch, RecordBatchOptions, StringBuilder,
+    UInt32Array,
+};
 use arrow::compute::take;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::Result;
@@ -62,6 +67,10 @@ pub const FIELDS: &[&str] = &[
     "INTRON",
     "DOMAINS",
     "miRNA",
+    "HGVSc",
+    "HGVSp",
+    "HGVS_OFFSET",
+    "HGVSg",
     "AF",
     "AFR_AF",
     "AMR_AF",
@@ -103,13 +112,39 @@ pub const FIELDS: &[&str] = &[
 ];
 
 /// Integer fields; the rest are text.
-const INTEGER: &[&str] = &["DISTANCE", "STRAND"];
+const INTEGER: &[&str] = &["DISTANCE", "STRAND", "HGVS_OFFSET"];
 
+/// The position of `name` in [`FIELDS`]. Rows set a few dozen fields each by
+/// name, so this is on the hot path: a map with a cheap (FNV-1a) hash.
 pub fn field_index(name: &str) -> usize {
-    FIELDS
-        .iter()
-        .position(|f| *f == name)
-        .unwrap_or_else(|| panic!("unknown VEP field {name}"))
+    type Fnv = BuildHasherDefault<FnvHasher>;
+    static INDEX: OnceLock<HashMap<&'static str, usize, Fnv>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| FIELDS.iter().enumerate().map(|(i, f)| (*f, i)).collect());
+    match index.get(name) {
+        Some(i) => *i,
+        None => panic!("unknown VEP field {name}"),
+    }
+}
+
+/// FNV-1a: field names are short and trusted, so no DoS-resistant hash is needed.
+struct FnvHasher(u64);
+
+impl Default for FnvHasher {
+    fn default() -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for FnvHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// OutputFactory::format_coords: `5`, `5-7`, an insertion `7-8`, `?-5`, `5-?`.
@@ -128,7 +163,10 @@ pub fn format_coords(start: Option<i64>, end: Option<i64>) -> Option<String> {
 #[derive(Debug, Clone)]
 pub struct OutRow {
     pub input: usize,
-    pub values: Vec<Option<String>>,
+    /// The fields that have a value, as (index in [`FIELDS`], value): a row
+    /// sets a few dozen of the ~80 fields, so a sparse list is smaller and
+    /// cheaper to fill than one slot per field.
+    values: Vec<(u16, String)>,
     /// Consequence terms, kept for pick and the scalar form.
     pub terms: Vec<Term>,
     pub pick: PickInfo,
@@ -138,23 +176,49 @@ impl OutRow {
     pub fn new(input: usize) -> OutRow {
         OutRow {
             input,
-            values: vec![None; FIELDS.len()],
+            values: Vec::with_capacity(32),
             terms: Vec::new(),
             pick: PickInfo::default(),
         }
     }
 
     pub fn set(&mut self, name: &str, value: Option<String>) {
-        self.values[field_index(name)] = value.filter(|v| !v.is_empty() && v != "-");
+        self.put(
+            field_index(name),
+            value.filter(|v| !v.is_empty() && v != "-"),
+        );
     }
 
     /// Sets a value kept as written, `-` included (a deleted allele).
     pub fn set_raw(&mut self, name: &str, value: String) {
-        self.values[field_index(name)] = Some(value);
+        self.put(field_index(name), Some(value));
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.values[field_index(name)].as_deref()
+        let i = field_index(name) as u16;
+        self.values
+            .iter()
+            .find(|(f, _)| *f == i)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The fields with a value, as (index in [`FIELDS`], value), in the order set.
+    pub fn values(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.values
+            .iter()
+            .map(|(i, v)| (usize::from(*i), v.as_str()))
+    }
+
+    fn put(&mut self, index: usize, value: Option<String>) {
+        let i = index as u16;
+        match (self.values.iter().position(|(f, _)| *f == i), value) {
+            (Some(at), Some(v)) => self.values[at].1 = v,
+            (Some(at), None) => {
+                self.values.swap_remove(at);
+            }
+            (None, Some(v)) => self.values.push((i, v)),
+            (None, None) => {}
+        }
     }
 
     pub fn set_terms(&mut self, terms: Vec<Term>) {
@@ -295,33 +359,89 @@ pub fn output_schema(input: &Schema) -> SchemaRef {
     Arc::new(Schema::new(fields).with_metadata(input.metadata().clone()))
 }
 
-/// The rows as a batch: input columns repeated per row, VEP fields after.
+/// The rows as a batch of the `projection` of `schema` (the input's columns
+/// repeated per row, then VEP's fields): only projected columns are built,
+/// so `count(*)` or a narrow query pays for none of the others.
 pub fn build_batch(
     schema: &SchemaRef,
+    projection: &[usize],
     input: &RecordBatch,
     rows: &[OutRow],
 ) -> Result<RecordBatch> {
+    let inputs = input.num_columns();
     let idx = UInt32Array::from_iter_values(rows.iter().map(|r| r.input as u32));
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-    for c in input.columns() {
-        columns.push(take(c.as_ref(), &idx, None)?);
+    // One builder per projected VEP field, found by field index.
+    let mut slots: Vec<Option<usize>> = vec![None; FIELDS.len()];
+    let mut builders: Vec<FieldBuilder> = Vec::new();
+    for &p in projection.iter().filter(|&&p| p >= inputs) {
+        let f = p - inputs;
+        slots[f] = Some(builders.len());
+        builders.push(FieldBuilder::new(FIELDS[f], rows.len()));
     }
-    for (i, name) in FIELDS.iter().enumerate() {
-        if INTEGER.contains(name) {
-            let mut b = Int64Builder::with_capacity(rows.len());
-            for r in rows {
-                b.append_option(r.values[i].as_deref().and_then(|v| v.parse::<i64>().ok()));
+    if !builders.is_empty() {
+        for (n, r) in rows.iter().enumerate() {
+            for (f, v) in r.values() {
+                if let Some(b) = slots[f] {
+                    builders[b].append(n, v);
+                }
             }
-            columns.push(Arc::new(b.finish()));
-        } else {
-            let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 8);
-            for r in rows {
-                b.append_option(r.values[i].as_deref());
-            }
-            columns.push(Arc::new(b.finish()));
         }
     }
-    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+    let mut built = builders.into_iter().map(|b| b.finish(rows.len()));
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(projection.len());
+    for &p in projection {
+        if p < inputs {
+            columns.push(take(input.column(p).as_ref(), &idx, None)?);
+        } else {
+            columns.push(built.next().expect("a builder per projected field"));
+        }
+    }
+    let options = RecordBatchOptions::new().with_row_count(Some(rows.len()));
+    Ok(RecordBatch::try_new_with_options(
+        Arc::new(schema.project(projection)?),
+        columns,
+        &options,
+    )?)
+}
+
+/// A column of one VEP field, filled row by row with nulls for rows without it.
+enum FieldBuilder {
+    Int(Int64Builder),
+    Text(StringBuilder),
+}
+
+impl FieldBuilder {
+    fn new(name: &str, rows: usize) -> FieldBuilder {
+        if INTEGER.contains(&name) {
+            FieldBuilder::Int(Int64Builder::with_capacity(rows))
+        } else {
+            FieldBuilder::Text(StringBuilder::with_capacity(rows, rows * 8))
+        }
+    }
+
+    /// Sets row `row` (rows before it that have no value become null).
+    fn append(&mut self, row: usize, value: &str) {
+        self.pad(row);
+        match self {
+            FieldBuilder::Int(b) => b.append_option(value.parse::<i64>().ok()),
+            FieldBuilder::Text(b) => b.append_value(value),
+        }
+    }
+
+    fn pad(&mut self, rows: usize) {
+        match self {
+            FieldBuilder::Int(b) => b.append_nulls(rows - b.len()),
+            FieldBuilder::Text(b) => b.append_nulls(rows - b.len()),
+        }
+    }
+
+    fn finish(mut self, rows: usize) -> ArrayRef {
+        self.pad(rows);
+        match self {
+            FieldBuilder::Int(mut b) => Arc::new(b.finish()),
+            FieldBuilder::Text(mut b) => Arc::new(b.finish()),
+        }
+    }
 }
 
 #[cfg(test)]
