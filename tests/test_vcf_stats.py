@@ -12,6 +12,7 @@ per-type record counts and first-ALT ts/tv.
 
 from __future__ import annotations
 
+import random
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -70,6 +71,42 @@ EDGE_RECORDS = [
 ]
 
 
+def _random_vcf(path: Path, records: int = 25_000, seed: int = 9) -> Path:
+    """A plain VCF over 1 MiB (so scans split it into parallel byte ranges) of random SNPs,
+    MNPs, indels, multi-allelic sites and genotypes (haploid, missing, multi-allelic)."""
+    rng = random.Random(seed)
+    bases = "ACGT"
+    gts = ["0/0", "0/1", "1/1", "0|1", "./.", "0", "1", ".", "1/2", "0/2", "2/2", "0/."]
+    lines = [EDGE_HEADER.replace("\tS1\tS2\tS3\tS4", "".join(f"\tS{i}" for i in range(8)))]
+    for i in range(records):
+        ref = rng.choice(bases)
+        shape = rng.random()
+        if shape < 0.6:
+            alt = rng.choice([b for b in bases if b != ref])
+        elif shape < 0.7:
+            ref += "".join(rng.choice(bases) for _ in range(rng.randint(1, 8)))
+            alt = ref[0]
+        elif shape < 0.8:
+            alt = ref + "".join(rng.choice(bases) for _ in range(rng.randint(1, 70)))
+        elif shape < 0.85:
+            ref += rng.choice(bases)
+            alt = "".join(rng.choice(bases) for _ in range(2))
+        else:
+            alt = ",".join(rng.sample([b for b in bases if b != ref], 2))
+        n_alts = alt.count(",") + 1
+        qual = "." if rng.random() < 0.05 else f"{rng.uniform(0, 300):.2f}"
+        samples = []
+        for _ in range(8):
+            gt = rng.choice([g for g in gts if "2" not in g or n_alts > 1])
+            dp = "." if rng.random() < 0.1 else str(rng.randint(0, 60))
+            samples.append(f"{gt}:{dp}")
+        row = ["1", str(1000 + 7 * i), ".", ref, alt, qual, "PASS", ".", "GT:DP", *samples]
+        lines.append("\t".join(row) + "\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    assert path.stat().st_size > 1 << 20
+    return path
+
+
 @dataclass(frozen=True)
 class Case:
     table: str
@@ -103,7 +140,7 @@ def _edge_vcf(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
     tmp = tmp_path_factory.mktemp("vcf_stats_data")
-    paths = [*SHARED_VCFS, _edge_vcf(tmp / "edge_cases.vcf")]
+    paths = [*SHARED_VCFS, _edge_vcf(tmp / "edge_cases.vcf"), _random_vcf(tmp / "random.vcf")]
     return {p.name if p.parent == tmp else str(p): Case(f"s_{i}", p) for i, p in enumerate(paths)}
 
 
@@ -213,7 +250,7 @@ def _ids(cases_list: list[str]) -> list[str]:
     return [Path(c).name if "/" in c else c for c in cases_list]
 
 
-CASE_KEYS = [*map(str, SHARED_VCFS), "edge_cases.vcf"]
+CASE_KEYS = [*map(str, SHARED_VCFS), "edge_cases.vcf", "random.vcf"]
 
 
 @pytest.mark.parametrize("case", CASE_KEYS, ids=_ids(CASE_KEYS))

@@ -5,7 +5,6 @@ use std::any::Any;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
@@ -14,8 +13,9 @@ use datafusion::common::{Result, plan_err};
 use datafusion::datasource::TableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::stream::RecordBatchReceiverStream;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
-use genoflight_catalog::scan::{blocking_stream, bounded_properties};
+use genoflight_catalog::scan::bounded_properties;
 use genoflight_catalog::text::TextTable;
 
 use super::{rows, scan};
@@ -125,16 +125,22 @@ impl ExecutionPlan for VcfStatsExec {
         let path = self.path.clone();
         let projection = self.projection.clone();
         let threads = self.threads;
-        Ok(blocking_stream(self.schema.clone(), move |send| {
-            let stop = AtomicBool::new(false);
-            let (stats, samples) = scan::count(&path, threads, &stop)?;
-            let batch = rows::batch(&stats, &samples)?;
-            let batch = match &projection {
-                Some(p) => batch.project(p)?,
-                None => batch,
-            };
-            send(Ok(batch));
+        let mut builder = RecordBatchReceiverStream::builder(self.schema.clone(), 1);
+        let tx = builder.tx();
+        builder.spawn_blocking(move || {
+            // A query cancelled (or a client gone) closes the channel: stop reading then.
+            let gone = || tx.is_closed();
+            let result = scan::count(&path, threads, &gone).and_then(|(stats, samples)| {
+                let batch = rows::batch(&stats, &samples)?;
+                Ok(match &projection {
+                    Some(p) => batch.project(p)?,
+                    None => batch,
+                })
+            });
+            // An error after the consumer left has nobody to go to.
+            let _ = tx.blocking_send(result);
             Ok(())
-        }))
+        });
+        Ok(builder.build())
     }
 }

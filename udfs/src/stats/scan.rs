@@ -13,8 +13,14 @@ use genoflight_catalog::vcf::header::VcfHeader;
 
 use super::accumulate::{Scratch, Stats};
 
-/// The counts of the file at `path` and its sample names.
-pub fn count(path: &Path, partitions: usize, stop: &AtomicBool) -> Result<(Stats, Vec<String>)> {
+/// The counts of the file at `path` and its sample names. `gone` says that
+/// nobody waits for them any more (the query was cancelled): reading stops.
+pub fn count(
+    path: &Path,
+    partitions: usize,
+    gone: &(dyn Fn() -> bool + Sync),
+) -> Result<(Stats, Vec<String>)> {
+    let stop = &AtomicBool::new(false);
     let mut header = None;
     let source = TextSource::open(path, &mut |reader, display| {
         let h = VcfHeader::read(reader, display)?;
@@ -31,7 +37,7 @@ pub fn count(path: &Path, partitions: usize, stop: &AtomicBool) -> Result<(Stats
             .iter()
             .map(|unit| {
                 let source = source.clone();
-                scope.spawn(move || count_unit(&source, unit, n, stop))
+                scope.spawn(move || count_unit(&source, unit, n, stop, gone))
             })
             .collect();
         handles
@@ -45,6 +51,11 @@ pub fn count(path: &Path, partitions: usize, stop: &AtomicBool) -> Result<(Stats
             })
             .collect()
     });
+    if gone() {
+        return Err(DataFusionError::Execution(
+            "vcf_stats(): cancelled: the query's consumer went away".into(),
+        ));
+    }
     let mut total = Stats::new(n);
     for part in parts {
         total.merge(&part?);
@@ -52,13 +63,14 @@ pub fn count(path: &Path, partitions: usize, stop: &AtomicBool) -> Result<(Stats
     Ok((total, samples))
 }
 
-/// Counts one stretch; `stop` (set when another stretch failed or the query
-/// went away) ends it early.
+/// Counts one stretch; `stop` (set when another stretch failed) or `gone`
+/// ends it early.
 fn count_unit(
     source: &TextSource,
     unit: &ScanUnit,
     samples: usize,
     stop: &AtomicBool,
+    gone: &(dyn Fn() -> bool + Sync),
 ) -> Result<Stats> {
     let file = &source.display;
     let fail = |loc: String, msg: &str| {
@@ -84,7 +96,8 @@ fn count_unit(
             .add_line(&buf, &mut scratch)
             .map_err(|e| fail(lines.location(), &e))?;
         read += 1;
-        if read.is_multiple_of(65_536) && stop.load(Ordering::Relaxed) {
+        if read.is_multiple_of(65_536) && (stop.load(Ordering::Relaxed) || gone()) {
+            stop.store(true, Ordering::Relaxed);
             break;
         }
     }
