@@ -364,3 +364,11 @@ def test_bad_genotype_is_an_error_with_file_and_line(tmp_path: Path) -> None:
         msg = flight_sql_error(served.uri, "SELECT * FROM vcf_stats('bad')")
         assert "bad_gt.vcf" in msg and "line 8" in msg and "allele 3" in msg, msg
         assert served.alive()
+
+
+def test_genotypes_companion_names_the_same_file(server: Served, cases: dict[str, Case]) -> None:
+    table = cases["edge_cases.vcf"].table
+    sql = "SELECT section, sample, bin, key, value FROM vcf_stats('{}') ORDER BY 1, 2, 3, 4"
+    main = flight_sql_query(server.uri, sql.format(table))
+    assert main.num_rows > 0
+    assert flight_sql_query(server.uri, sql.format(f"{table}_genotypes")).equals(main)
