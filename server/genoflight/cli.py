@@ -155,6 +155,19 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_annotate(args: argparse.Namespace) -> int:
+    from genoflight.annotate import annotate
+
+    summary, output, fmt = annotate(load_native(), args)
+    for warning in summary.warnings:
+        _warn(warning)
+    skipped = summary.skipped_note()
+    if skipped is not None:
+        _warn(skipped)
+    _note(summary.describe(output, fmt))
+    return 0
+
+
 def _cmd_tables(args: argparse.Namespace) -> int:
     config = _config(args)
     native = load_native()
@@ -351,6 +364,18 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     )
     export.set_defaults(handler=_cmd_export)
 
+    annotate = sub.add_parser(
+        "annotate",
+        help="annotate a VCF with Ensembl VEP's consequences from a VEP cache",
+        description="Annotate IN.vcf against an Ensembl VEP cache and write it as VEP 115 "
+        "does: VCF with the CSQ INFO field (.vcf, .vcf.gz + .tbi), VEP's tab format (.txt, "
+        ".tsv), or the annotate_vep table (.parquet).",
+    )
+    from genoflight.annotate import add_arguments as add_annotate_arguments
+
+    add_annotate_arguments(annotate)
+    annotate.set_defaults(handler=_cmd_annotate)
+
     tables = sub.add_parser(
         "tables",
         help="list the tables PATHs would be served as, with their columns",
@@ -391,6 +416,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         "serve": serve,
         "sql": sql,
         "export": export,
+        "annotate": annotate,
         "tables": tables,
         "hash-password": hash_password,
         "build-cache": build_cache,

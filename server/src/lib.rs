@@ -1,6 +1,7 @@
 //! genoflight-server: the Arrow Flight SQL service over genoflight's
 //! DataFusion catalog, and (feature `python`) the `genoflight._native` module.
 
+pub mod annotate;
 pub mod auth;
 pub mod config;
 pub mod engine;

@@ -203,6 +203,50 @@ fn export(py: Python<'_>, config_json: &str, sql: &str, out_path: &str) -> PyRes
     })
 }
 
+/// `genoflight annotate`: annotates the VCF `input` against the configured
+/// VEP cache `cache` and writes it to `output` (standard output when empty)
+/// as `format` ("vcf", "vcf.gz", "tab", "parquet"); `options` are
+/// annotate_vep's 'name=value' strings. Returns a JSON summary.
+#[pyfunction]
+#[pyo3(signature = (config_json, input, cache, output, format, options, command_line))]
+#[allow(clippy::too_many_arguments)]
+fn annotate(
+    py: Python<'_>,
+    config_json: &str,
+    input: &str,
+    cache: &str,
+    output: &str,
+    format: &str,
+    options: Vec<String>,
+    command_line: &str,
+) -> PyResult<String> {
+    let config = parse_config(config_json)?;
+    let cache_dir = config
+        .catalog
+        .vep_caches
+        .iter()
+        .find(|c| c.name == cache)
+        .map(|c| c.path.clone())
+        .ok_or_else(|| PyValueError::new_err(format!("no [[vep_caches]] named '{cache}'")))?;
+    let request = crate::annotate::Request {
+        input: input.into(),
+        cache: cache.to_string(),
+        cache_dir,
+        output: (!output.is_empty()).then(|| output.into()),
+        format: crate::annotate::Format::parse(format).map_err(PyValueError::new_err)?,
+        options,
+        command_line: command_line.to_string(),
+    };
+    py.detach(|| {
+        let engine = runtime()?
+            .block_on(Engine::new(&config))
+            .map_err(value_error)?;
+        crate::annotate::run(&engine, &request)
+            .map(|summary| summary.json().to_string())
+            .map_err(PyValueError::new_err)
+    })
+}
+
 /// BGZF-compresses a text VCF to `dest` and writes its tabix index `dest.tbi`.
 #[pyfunction]
 fn bgzip_vcf(py: Python<'_>, src: &str, dest: &str) -> PyResult<()> {
@@ -262,6 +306,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(query, m)?)?;
     m.add_function(wrap_pyfunction!(tables, m)?)?;
     m.add_function(wrap_pyfunction!(bgzip_vcf, m)?)?;
+    m.add_function(wrap_pyfunction!(annotate, m)?)?;
     m.add_function(wrap_pyfunction!(export, m)?)?;
     m.add_function(wrap_pyfunction!(build_cache, m)?)?;
     m.add_function(wrap_pyfunction!(check_exposure, m)?)?;

@@ -9,5 +9,7 @@ mod record;
 pub mod schema;
 mod values;
 
+pub use batch::VariantBatchBuilder;
 pub use compress::bgzip_and_index;
 pub use format::open_vcf;
+pub use record::Fields;

@@ -24,16 +24,14 @@ use genoflight_catalog::scan::bounded_properties;
 
 use super::alleles::VepVariant;
 use super::cache::resolve_source;
-use super::fasta::{WithGenome, hgvs_settings, reference_matches};
 use super::output::{OutRow, build_batch, output_schema};
 use super::pick::{per_gene, pick};
-use super::rows::{FeatureSource, Settings, variant_rows_with};
+use super::rows::{FeatureSource, Settings, variant_rows};
 use crate::args::{Options, string_arg, table_arg};
 
 const NAME: &str = "annotate_vep";
 const USAGE: &str = "annotate_vep('<variants table>', '<vep cache>' [, 'pick=true', 'per_gene=true', \
-                     'canonical_only=true', 'distance=5000', 'check_existing=true', 'everything=true', \
-                     'fasta=<FASTA table>', 'hgvs=true', 'hgvsg=true', 'shift_hgvs=false', 'check_ref=true'])";
+                     'canonical_only=true', 'distance=5000', 'check_existing=true', 'everything=true'])";
 const KNOWN: &[&str] = &[
     "pick",
     "per_gene",
@@ -42,11 +40,6 @@ const KNOWN: &[&str] = &[
     "check_existing",
     "everything",
     "regulatory",
-    "fasta",
-    "hgvs",
-    "hgvsg",
-    "shift_hgvs",
-    "check_ref",
 ];
 
 /// How rows are chosen and what is looked up.
@@ -83,22 +76,6 @@ impl AnnotateOptions {
     }
 }
 
-/// The cache, with the reference genome attached when `fasta=` is given.
-fn with_genome(
-    source: Arc<dyn FeatureSource>,
-    session: &dyn Session,
-    raw: &Options,
-) -> Result<Arc<dyn FeatureSource>> {
-    let everything = raw.bool("everything", false)?;
-    Ok(match hgvs_settings(NAME, session, raw, everything)? {
-        Some(hgvs) => Arc::new(WithGenome {
-            inner: source,
-            hgvs,
-        }),
-        None => source,
-    })
-}
-
 /// The `annotate_vep` table function.
 #[derive(Debug, Default)]
 pub struct AnnotateVepFunction;
@@ -111,13 +88,8 @@ impl TableFunctionImpl for AnnotateVepFunction {
         }
         let (table_name, input) = table_arg(NAME, args.session(), exprs, 0)?;
         let cache_name = string_arg(NAME, exprs, 1, "VEP cache name")?;
-        let raw = Options::parse(NAME, exprs, 2, KNOWN)?;
-        let opts = AnnotateOptions::parse(&raw)?;
-        let source = with_genome(
-            resolve_source(NAME, args.session(), &cache_name)?,
-            args.session(),
-            &raw,
-        )?;
+        let source = resolve_source(NAME, args.session(), &cache_name)?;
+        let opts = AnnotateOptions::parse(&Options::parse(NAME, exprs, 2, KNOWN)?)?;
         let columns = InputColumns::find(&input.schema(), &table_name)?;
         Ok(Arc::new(AnnotateVepTable {
             schema: output_schema(&input.schema()),
@@ -352,7 +324,7 @@ pub fn annotator(
     Ok(Job {
         projection: (0..full.fields().len()).collect(),
         full,
-        source: with_genome(resolve_source(NAME, session, cache)?, session, &raw)?,
+        source: resolve_source(NAME, session, cache)?,
         options: AnnotateOptions::parse(&raw)?,
         columns: InputColumns::find(input, table)?,
     })
@@ -362,7 +334,8 @@ impl Job {
     /// The `annotate_vep` table's rows for `batch` (input columns, then VEP's fields).
     pub fn annotate(&self, batch: &RecordBatch) -> Result<RecordBatch> {
         let out = self.rows(batch)?;
-        build_batch(&self.full, &self.projection, batch, &out)
+        let full = build_batch(&self.full, batch, &out)?;
+        Ok(full.project(&self.projection)?)
     }
 
     /// Whether the cache holds chromosome `name` (VEP leaves out the records
@@ -402,14 +375,7 @@ impl Job {
             let id = id
                 .as_ref()
                 .and_then(|a| (!a.is_null(row)).then(|| a.value(row)));
-            let hgvs = self.source.hgvs();
-            // VEP's --check_ref: a REF the genome does not have skips the record.
-            if let Some(h) = hgvs.filter(|h| h.check_ref)
-                && !reference_matches(h, &[cache_chrom.as_str(), name], &variant)?
-            {
-                continue;
-            }
-            let mut rows = variant_rows_with(
+            let mut rows = variant_rows(
                 self.source.as_ref(),
                 &cache_chrom,
                 name,
@@ -417,7 +383,6 @@ impl Job {
                 &variant,
                 &self.options.settings,
                 row,
-                hgvs,
             )?;
             if self.options.check_existing {
                 super::existing::add_existing(

@@ -11,13 +11,16 @@
 //! SIFT/PolyPhen matrices; motif.rs: motif fields; existing.rs: co-located
 //! known variants and frequencies; pick.rs: pick/per_gene; cache.rs: the
 //! served cache behind a name; function.rs: the table function and its
-//! execution node; scalar.rs: the scalar form.
+//! execution node; scalar.rs: the scalar form; csq.rs: VEP's VCF CSQ field
+//! and tab columns for the options; csq_function.rs: `annotate_vep_csq`.
 
 pub mod alleles;
 pub mod annotate;
 pub mod cache;
 pub mod codon;
 pub mod consequence;
+pub mod csq;
+pub mod csq_function;
 pub mod existing;
 pub mod function;
 pub mod motif;
@@ -39,5 +42,9 @@ use datafusion::prelude::SessionContext;
 /// Registers `annotate_vep` and `annotate_vep_consequence`.
 pub fn register(ctx: &SessionContext) {
     ctx.register_udtf("annotate_vep", Arc::new(function::AnnotateVepFunction));
+    ctx.register_udtf(
+        "annotate_vep_csq",
+        Arc::new(csq_function::AnnotateVepCsqFunction),
+    );
     ctx.register_udf(ScalarUDF::from(scalar::MostSevere::new(ctx)));
 }
