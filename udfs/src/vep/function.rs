@@ -334,8 +334,7 @@ impl Job {
     /// The `annotate_vep` table's rows for `batch` (input columns, then VEP's fields).
     pub fn annotate(&self, batch: &RecordBatch) -> Result<RecordBatch> {
         let out = self.rows(batch)?;
-        let full = build_batch(&self.full, batch, &out)?;
-        Ok(full.project(&self.projection)?)
+        build_batch(&self.full, &self.projection, batch, &out)
     }
 
     /// Whether the cache holds chromosome `name` (VEP leaves out the records
