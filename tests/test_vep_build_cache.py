@@ -194,6 +194,15 @@ def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     (foreign / "notes.txt").write_text("mine")
     with pytest.raises(ValueError, match="not empty and not a converted VEP cache"):
         native.build_cache(str(copy), str(foreign), None)
+    busy = tmp_path / "busy"
+    build(CACHES["vep"], busy)
+    (busy / ".genoflight-build.lock").write_text(str(os.getppid()))
+    with pytest.raises(ValueError, match="another build"):
+        native.build_cache(str(CACHES["vep"]), str(busy), None)
+    # A lock whose process is gone (a killed build) is taken over.
+    (busy / ".genoflight-build.lock").write_text("999999999")
+    assert build(CACHES["vep"], busy)["converted"] == 0
+    assert not (busy / ".genoflight-build.lock").exists()
     bad = copy / "21" / "25000001-26000000.gz"
     bad.write_bytes(b"\x1f\x8b\x08\x00garbage")
     with pytest.raises(ValueError, match=r"21/25000001-26000000\.gz"):

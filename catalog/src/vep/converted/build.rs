@@ -133,6 +133,7 @@ pub fn build_cache(
     let info_stamp = stamp(&root.join("info.txt"), "info.txt".into())?;
 
     let previous = prepare_out_dir(&out, &root)?;
+    let _lock = BuildLock::take(&out)?;
     let fresh = Manifest {
         format: FORMAT.into(),
         format_version: FORMAT_VERSION,
@@ -243,6 +244,56 @@ fn kind_name(kind: PartKind) -> &'static str {
     }
 }
 
+/// Held while a build writes into a directory (holds the builder's pid).
+const LOCK: &str = ".genoflight-build.lock";
+
+/// One build per directory at a time: a second one would write the same
+/// temporary files. A lock left by a build that died (its process is gone)
+/// is taken over, so a killed build still resumes.
+struct BuildLock(PathBuf);
+
+impl BuildLock {
+    fn take(out: &Path) -> Result<BuildLock, String> {
+        let path = out.join(LOCK);
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    let _ = write!(f, "{}", std::process::id());
+                    return Ok(BuildLock(path));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let pid = std::fs::read_to_string(&path).unwrap_or_default();
+                    let pid = pid.trim();
+                    let alive = !pid.is_empty()
+                        && pid != std::process::id().to_string()
+                        && Path::new("/proc").join(pid).exists();
+                    if alive {
+                        return Err(format!(
+                            "{}: another build (process {pid}) is writing here; wait for it \
+                             or stop it",
+                            out.display()
+                        ));
+                    }
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(e) => return Err(format!("{}: {e}", path.display())),
+            }
+        }
+        Err(format!("{}: cannot take the build lock", path.display()))
+    }
+}
+
+impl Drop for BuildLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Creates `out` or checks it is a converted cache of `root`; its manifest
 /// if it has one.
 fn prepare_out_dir(out: &Path, root: &Path) -> Result<Option<Manifest>, String> {
@@ -251,7 +302,10 @@ fn prepare_out_dir(out: &Path, root: &Path) -> Result<Option<Manifest>, String> 
     }
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     if !out.join(MANIFEST).exists() {
-        let mut entries = std::fs::read_dir(out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let mut entries = std::fs::read_dir(out)
+            .map_err(|e| format!("{}: {e}", out.display()))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name() != LOCK);
         if entries.next().is_some() {
             return Err(format!(
                 "{}: not empty and not a converted VEP cache (no {MANIFEST}); give a new or \
