@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -73,7 +74,8 @@ class ProgressBar:
         filled = self.WIDTH * done // total if total else self.WIDTH
         bar = "#" * filled + "-" * (self.WIDTH - filled)
         line = f"[{bar}] {done}/{total} {message}"
-        self._out.write("\r" + line[:120].ljust(120))
+        width = shutil.get_terminal_size((100, 20)).columns - 1
+        self._out.write("\r" + line[:width].ljust(width))
         self._out.flush()
         self._drawn = True
 
