@@ -346,6 +346,29 @@ def test_parquet_keeps_order_and_schema_metadata(tmp_path: Path) -> None:
     assert t.schema.field("genotypes").type.value_type.num_fields > 1
 
 
+@pytest.mark.parametrize(
+    ("src", "suffix"),
+    [
+        (VCF_DIR / "vcf_file.vcf.gz", ".vcf.gz"),
+        (ANNOTATION_DIR / "knownGene.hg18.chr21.short.bed", ".bed.gz"),
+        (ALIGNMENT_DIR / "ex1.bam", ".bam"),
+    ],
+)
+def test_zero_based_tables_export_the_same_file(tmp_path: Path, src: Path, suffix: str) -> None:
+    config = tmp_path / "zero.toml"
+    config.write_text(f'[[tables]]\nname = "z"\npath = "{src}"\nzero_based = true\n')
+    zero, one = tmp_path / f"zero{suffix}", tmp_path / f"one{suffix}"
+    proc = genoflight_cli("export", "SELECT * FROM z", "--config", config, "-o", zero)
+    assert proc.returncode == 0, proc.stderr
+    export([src], f"SELECT * FROM {table(src)}", one)
+    if suffix == ".bam":
+        assert sam_records(zero) == sam_records(one)
+    elif suffix == ".vcf.gz":
+        assert vcf_records(zero) == vcf_records(one)
+    else:
+        assert bed_lines(zero) == bed_lines(one)
+
+
 # --------------------------------------------------------------------------------------------
 # Bad inputs
 

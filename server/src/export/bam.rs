@@ -11,6 +11,7 @@
 //! `f`, `c,1,2` a `B` array, one non-digit character `A`, otherwise `Z`) — so
 //! a non-standard `H` tag comes back as `Z`.
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -168,7 +169,7 @@ async fn data_header(engine: &Engine, sql: &str, has_end: bool) -> Result<String
             contigs.push((names.value(i).to_string(), ends.value(i).max(1)));
         }
     }
-    contigs.sort_by(|a, b| super::vcf::natural_key(&a.0).cmp(&super::vcf::natural_key(&b.0)));
+    contigs.sort_by_key(|c| super::vcf::natural_key(&c.0));
     let mut text = String::from("@HD\tVN:1.6\tSO:coordinate\n");
     for (name, len) in contigs {
         text.push_str(&format!("@SQ\tSN:{name}\tLN:{len}\n"));
@@ -326,12 +327,12 @@ impl Sink for BamSink {
             .map(|(i, n)| Ok((n.clone(), columns::values(batch, *i)?)))
             .collect::<Result<_>>()?;
         let shift = i64::from(self.zero_based);
-        let str_or = |a: &Option<StringArray>, row: usize, default: &'static str| -> String {
+        fn str_or<'a>(a: &'a Option<StringArray>, row: usize, default: &'static str) -> &'a str {
             match a {
-                Some(a) if a.is_valid(row) => a.value(row).to_string(),
-                _ => default.to_string(),
+                Some(a) if a.is_valid(row) => a.value(row),
+                _ => default,
             }
-        };
+        }
         let int_or = |a: &Option<arrow::array::Int64Array>, row: usize, default: i64| match a {
             Some(a) if a.is_valid(row) => a.value(row),
             _ => default,
@@ -355,27 +356,18 @@ impl Sink for BamSink {
             } else {
                 0
             };
-            line.push_str(&str_or(&name, row, "*"));
+            line.push_str(str_or(&name, row, "*"));
+            let mq = int_or(&mapq, row, 255);
+            let chrom_text = chrom_name.unwrap_or("*");
+            write!(line, "\t{flag}\t{chrom_text}\t{pos}\t{mq}\t").expect("to a String");
+            line.push_str(str_or(&cigar, row, "*"));
             line.push('\t');
-            line.push_str(&flag.to_string());
+            line.push_str(str_or(&mate_chrom, row, "*"));
+            let tl = int_or(&tlen, row, 0);
+            write!(line, "\t{mate_pos}\t{tl}\t").expect("to a String");
+            line.push_str(str_or(&sequence, row, "*"));
             line.push('\t');
-            line.push_str(chrom_name.unwrap_or("*"));
-            line.push('\t');
-            line.push_str(&pos.to_string());
-            line.push('\t');
-            line.push_str(&int_or(&mapq, row, 255).to_string());
-            line.push('\t');
-            line.push_str(&str_or(&cigar, row, "*"));
-            line.push('\t');
-            line.push_str(&str_or(&mate_chrom, row, "*"));
-            line.push('\t');
-            line.push_str(&mate_pos.to_string());
-            line.push('\t');
-            line.push_str(&int_or(&tlen, row, 0).to_string());
-            line.push('\t');
-            line.push_str(&str_or(&sequence, row, "*"));
-            line.push('\t');
-            line.push_str(&str_or(&quality, row, "*"));
+            line.push_str(str_or(&quality, row, "*"));
             let mut written: Vec<&str> = Vec::new();
             if let Some((map, keys, values)) = &tags
                 && map.is_valid(row)

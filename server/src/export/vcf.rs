@@ -10,6 +10,7 @@
 //! rows use.
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::path::Path;
 
 use arrow::array::{Array, AsArray, RecordBatch, StructArray};
@@ -388,7 +389,7 @@ async fn data_contigs(engine: &Engine, sql: &str, schema: &Schema) -> Result<(Ve
             }
         }
     }
-    found.sort_by(|a, b| natural_key(&a.0).cmp(&natural_key(&b.0)));
+    found.sort_by_key(|c| natural_key(&c.0));
     let longest = found.iter().map(|(_, e)| *e).max().unwrap_or(0);
     Ok((found.into_iter().map(|(c, _)| c).collect(), longest))
 }
@@ -565,9 +566,7 @@ impl Sink for VcfSink {
                 _ => pos + reference.len().max(1) as i64 - 1,
             };
             line.push_str(chrom);
-            line.push('\t');
-            line.push_str(&pos.to_string());
-            line.push('\t');
+            write!(line, "\t{pos}\t").expect("to a String");
             optional(&c.id, row, &mut line);
             line.push('\t');
             line.push_str(reference);
