@@ -67,6 +67,9 @@ EDGE_RECORDS = [
     ("AG", "A,*", "50", "GT", "0/1", "0/2", "0/0", "0/0"),
     ("A", "X,C", "50", "GT", "0/2", "0/0", "0/0", "0/0"),
     ("A", "C", "12345.6", "GT:DP", "0/0/1:3", "0/0:4", "0/0:5", "0/0:6"),
+    ("A", "AT,ATT", "20", "GT:AD", "0/1:5,5,0", "1/2:0,3,1", "0/2:2,.,8", "1/1:0,9,0"),
+    ("AGT", "A", "20", "GT:AD", "0/1:10,2", "0/1:0,0", "0/1:.", "0/0:5,0"),
+    ("AG", "A,C", "20", "GT:DP:AD", "1/2:9:1,3,5", "0/1:9:3,0,0", "0/2:9:4,4,1", "0/0:9:.,.,."),
     ("A", "G", "999.99", "GT", "0/1", "0/0", "0/0", "0/0"),
 ]
 
@@ -99,8 +102,11 @@ def _random_vcf(path: Path, records: int = 25_000, seed: int = 9) -> Path:
         for _ in range(8):
             gt = rng.choice([g for g in gts if "2" not in g or n_alts > 1])
             dp = "." if rng.random() < 0.1 else str(rng.randint(0, 60))
-            samples.append(f"{gt}:{dp}")
-        row = ["1", str(1000 + 7 * i), ".", ref, alt, qual, "PASS", ".", "GT:DP", *samples]
+            ad = ",".join(
+                "." if rng.random() < 0.05 else str(rng.randint(0, 30)) for _ in range(n_alts + 1)
+            )
+            samples.append(f"{gt}:{dp}:{ad}")
+        row = ["1", str(1000 + 7 * i), ".", ref, alt, qual, "PASS", ".", "GT:DP:AD", *samples]
         lines.append("\t".join(row) + "\n")
     path.write_text("".join(lines), encoding="utf-8")
     assert path.stat().st_size > 1 << 20
@@ -214,6 +220,8 @@ def bcftools_stats(path: Path) -> dict[Key, float]:
             )
         elif f[0] == "IDD":
             out[("IDD", None, f[2], "number of sites")] = float(f[3])
+            out[("IDD", None, f[2], "number of genotypes")] = float(f[4])
+            out[("IDD", None, f[2], "mean VAF")] = 0.0 if f[5] == "." else float(f[5])
         elif f[0] == "PSC":
             out.update({("PSC", f[2], None, k): float(v) for k, v in zip(psc, f[3:], strict=True)})
     return out
@@ -242,8 +250,13 @@ def vcf_stats(server: Served, table: str) -> dict[Key, float | None]:
     return out
 
 
-# bcftools prints ratios with %.2f and average depth with %.1f (0 for "none").
-PRINTED_PRECISION = {"ts/tv": 0.005, "ts/tv (1st ALT)": 0.005, "average depth": 0.05}
+# bcftools prints ratios and mean VAF with %.2f, average depth with %.1f (0 or "." for none).
+PRINTED_PRECISION = {
+    "ts/tv": 0.005,
+    "ts/tv (1st ALT)": 0.005,
+    "average depth": 0.05,
+    "mean VAF": 0.005,
+}
 
 
 def _ids(cases_list: list[str]) -> list[str]:

@@ -27,7 +27,7 @@ pub struct SampleCounts {
     pub missing: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
     pub records: u64,
     pub no_alts: u64,
@@ -46,6 +46,10 @@ pub struct Stats {
     /// Counts of deletions and insertions by length - 1 (the last bin: longer).
     pub deletions: Vec<u64>,
     pub insertions: Vec<u64>,
+    /// Heterozygous indel genotypes with AD, and the sum of their allele
+    /// fractions, by length + MAX_INDEL (IDD's genotypes and mean VAF).
+    pub vaf_n: Vec<u64>,
+    pub vaf_sum: Vec<f64>,
     pub samples: Vec<SampleCounts>,
 }
 
@@ -60,23 +64,32 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The `a`-th and `b`-th `:`-separated subfields of a sample column (when
+/// The `:`-separated subfields of a sample column at these indices (when
 /// asked for and present), found in one pass.
-fn subfields(sample: &[u8], a: Option<usize>, b: Option<usize>) -> [Option<&[u8]>; 2] {
-    let mut out = [None, None];
-    let last = a.max(b);
+fn subfields<const N: usize>(sample: &[u8], at: [Option<usize>; N]) -> [Option<&[u8]>; N] {
+    let mut out = [None; N];
+    let Some(last) = at.iter().flatten().max().copied() else {
+        return out;
+    };
     for (i, value) in sample.split(|&c| c == b':').enumerate() {
-        if Some(i) == a {
-            out[0] = Some(value);
+        for (slot, want) in out.iter_mut().zip(&at) {
+            if *want == Some(i) {
+                *slot = Some(value);
+            }
         }
-        if Some(i) == b {
-            out[1] = Some(value);
-        }
-        if Some(i) == last {
+        if i == last {
             break;
         }
     }
     out
+}
+
+/// The `i`-th value of an AD list: `None` when absent or `.`.
+fn ad_value(ad: &[u8], i: usize) -> Result<Option<u64>, String> {
+    match ad.split(|&b| b == b',').nth(i) {
+        Some(v) => integer(v, "FORMAT/AD"),
+        None => Ok(None),
+    }
 }
 
 /// A FORMAT integer (`.` or absent: `None`); its first value when a list.
@@ -101,6 +114,8 @@ impl Stats {
             samples: vec![SampleCounts::default(); samples],
             deletions: vec![0; MAX_INDEL],
             insertions: vec![0; MAX_INDEL],
+            vaf_n: vec![0; 2 * MAX_INDEL + 1],
+            vaf_sum: vec![0.0; 2 * MAX_INDEL + 1],
             ..Stats::default()
         }
     }
@@ -134,6 +149,10 @@ impl Stats {
         for i in 0..MAX_INDEL {
             self.deletions[i] += other.deletions[i];
             self.insertions[i] += other.insertions[i];
+        }
+        for (i, (n, sum)) in other.vaf_n.iter().zip(&other.vaf_sum).enumerate() {
+            self.vaf_n[i] += n;
+            self.vaf_sum[i] += sum;
         }
         for (mine, theirs) in self.samples.iter_mut().zip(&other.samples) {
             macro_rules! add_sample {
@@ -298,7 +317,7 @@ impl Stats {
                     "more sample columns than the {n_samples} samples named in the header"
                 ));
             };
-            let [gt, depth] = subfields(column, gt_at, dp_at.or(ad_at));
+            let [gt, depth, ad] = subfields(column, [gt_at, dp_at.or(ad_at), ad_at]);
             if gt_at.is_some() {
                 let gt = gt.unwrap_or(b".");
                 let call = genotype::call(gt).map_err(|e| format!("sample {}: {e}", is + 1))?;
@@ -345,6 +364,29 @@ impl Stats {
                         }
                         if var_type & INDEL != 0 && gt != Gt::HomRef {
                             counts.indels += 1;
+                            let het = matches!(gt, Gt::HetRefAlt | Gt::HetAltAlt);
+                            if let (true, Some(ad)) = (het, ad) {
+                                for (i, j) in [(call.first, call.second), (call.second, call.first)]
+                                {
+                                    if kind_of(i) & INDEL == 0 {
+                                        continue;
+                                    }
+                                    let (Some(x), Some(y)) = (ad_value(ad, i)?, ad_value(ad, j)?)
+                                    else {
+                                        continue;
+                                    };
+                                    if x + y == 0 {
+                                        continue;
+                                    }
+                                    let len = scratch.types[i - 1].len;
+                                    let bin = (MAX_INDEL as i32
+                                        + len.clamp(-(MAX_INDEL as i32), MAX_INDEL as i32))
+                                        as usize;
+                                    self.vaf_n[bin] += 1;
+                                    // bcftools divides in float32.
+                                    self.vaf_sum[bin] += f64::from(x as f32 / (x + y) as f32);
+                                }
+                            }
                         }
                     }
                 }
@@ -456,6 +498,25 @@ mod tests {
         assert_eq!(psc(&s.samples[1]), [1, 0, 3, 2, 1, 1, 1, 0, 0, 0]);
         assert_eq!(psc(&s.samples[2]), [2, 2, 0, 1, 1, 1, 0, 0, 0, 0]);
         assert_eq!((s.samples[0].depth_sum, s.samples[0].depth_n), (21, 5));
+    }
+
+    #[test]
+    fn het_indel_allele_fractions_from_ad() {
+        let s = counted(
+            &[
+                "1\t5\t.\tA\tAT\t1\t.\t.\tGT:AD\t0/1:3,1\t0/1:0,0",
+                "1\t9\t.\tAGT\tA,AG\t1\t.\t.\tGT:AD\t1/2:1,2,6\t0/1:.,4",
+            ],
+            2,
+        );
+        let at = |len: i32| {
+            let k = (MAX_INDEL as i32 + len) as usize;
+            (s.vaf_n[k], s.vaf_sum[k])
+        };
+        assert_eq!(at(1), (1, 0.25));
+        // 1/2: each indel allele against the other.
+        assert_eq!(at(-2), (1, 0.25));
+        assert_eq!(at(-1), (1, 0.75));
     }
 
     #[test]

@@ -131,29 +131,26 @@ pub fn batch(stats: &Stats, samples: &[String]) -> Result<RecordBatch> {
         r.push("QUAL", None, q, "number of indels", indels as f64);
     }
 
-    for i in (0..MAX_INDEL).rev() {
-        if s.deletions[i] > 0 {
-            let len = -(i as f64 + 1.0);
-            r.push(
-                "IDD",
-                None,
-                Some(len),
-                "number of sites",
-                s.deletions[i] as f64,
-            );
+    let lengths = (1..=MAX_INDEL as i64)
+        .rev()
+        .map(|l| (-l, s.deletions[l as usize - 1]))
+        .chain((1..=MAX_INDEL as i64).map(|l| (l, s.insertions[l as usize - 1])));
+    for (len, sites) in lengths {
+        if sites == 0 {
+            continue;
         }
-    }
-    for i in 0..MAX_INDEL {
-        if s.insertions[i] > 0 {
-            let len = i as f64 + 1.0;
-            r.push(
-                "IDD",
-                None,
-                Some(len),
-                "number of sites",
-                s.insertions[i] as f64,
-            );
-        }
+        let bin = Some(len as f64);
+        let k = (MAX_INDEL as i64 + len) as usize;
+        let (n, sum) = (s.vaf_n[k], s.vaf_sum[k]);
+        r.push("IDD", None, bin, "number of sites", sites as f64);
+        r.push("IDD", None, bin, "number of genotypes", n as f64);
+        r.push_opt(
+            "IDD",
+            None,
+            bin,
+            "mean VAF",
+            (n > 0).then(|| sum / n as f64),
+        );
     }
 
     for (name, c) in samples.iter().zip(&s.samples) {
