@@ -861,6 +861,27 @@ fn numbers(
     }
 }
 
+/// What HGVSp reads of one allele placed on a transcript: its CDS and
+/// peptide spans and the reference and allele peptides of the codons it
+/// touches (TranscriptVariationAllele::peptide for both alleles).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProteinView {
+    pub cds: (Option<i64>, Option<i64>),
+    pub protein: (Option<i64>, Option<i64>),
+    pub ref_pep: Option<String>,
+    pub alt_pep: Option<String>,
+}
+
+pub fn protein_view(tx: &TxView, vf: &VfAllele) -> ProteinView {
+    let ctx = Ctx::new(tx, vf);
+    ProteinView {
+        cds: ctx.cds_se,
+        protein: ctx.tl_se,
+        ref_pep: ctx.ref_pep,
+        alt_pep: ctx.alt_pep,
+    }
+}
+
 /// VEP's `distance_to_transcript`: the smallest of the four end-to-end distances.
 pub fn distance_to(vs: i64, ve: i64, fs: i64, fe: i64) -> i64 {
     [vs - fs, vs - fe, ve - fs, ve - fe]

@@ -24,14 +24,16 @@ use genoflight_catalog::scan::bounded_properties;
 
 use super::alleles::VepVariant;
 use super::cache::resolve_source;
+use super::fasta::{WithGenome, hgvs_settings, reference_matches};
 use super::output::{OutRow, build_batch, output_schema};
 use super::pick::{per_gene, pick};
-use super::rows::{FeatureSource, Settings, variant_rows};
+use super::rows::{FeatureSource, Settings, variant_rows_with};
 use crate::args::{Options, string_arg, table_arg};
 
 const NAME: &str = "annotate_vep";
 const USAGE: &str = "annotate_vep('<variants table>', '<vep cache>' [, 'pick=true', 'per_gene=true', \
-                     'canonical_only=true', 'distance=5000', 'check_existing=true', 'everything=true'])";
+                     'canonical_only=true', 'distance=5000', 'check_existing=true', 'everything=true', \
+                     'fasta=<FASTA table>', 'hgvs=true', 'hgvsg=true', 'shift_hgvs=false', 'check_ref=true'])";
 const KNOWN: &[&str] = &[
     "pick",
     "per_gene",
@@ -40,6 +42,11 @@ const KNOWN: &[&str] = &[
     "check_existing",
     "everything",
     "regulatory",
+    "fasta",
+    "hgvs",
+    "hgvsg",
+    "shift_hgvs",
+    "check_ref",
 ];
 
 /// How rows are chosen and what is looked up.
@@ -76,6 +83,22 @@ impl AnnotateOptions {
     }
 }
 
+/// The cache, with the reference genome attached when `fasta=` is given.
+fn with_genome(
+    source: Arc<dyn FeatureSource>,
+    session: &dyn Session,
+    raw: &Options,
+) -> Result<Arc<dyn FeatureSource>> {
+    let everything = raw.bool("everything", false)?;
+    Ok(match hgvs_settings(NAME, session, raw, everything)? {
+        Some(hgvs) => Arc::new(WithGenome {
+            inner: source,
+            hgvs,
+        }),
+        None => source,
+    })
+}
+
 /// The `annotate_vep` table function.
 #[derive(Debug, Default)]
 pub struct AnnotateVepFunction;
@@ -88,8 +111,13 @@ impl TableFunctionImpl for AnnotateVepFunction {
         }
         let (table_name, input) = table_arg(NAME, args.session(), exprs, 0)?;
         let cache_name = string_arg(NAME, exprs, 1, "VEP cache name")?;
-        let source = resolve_source(NAME, args.session(), &cache_name)?;
-        let opts = AnnotateOptions::parse(&Options::parse(NAME, exprs, 2, KNOWN)?)?;
+        let raw = Options::parse(NAME, exprs, 2, KNOWN)?;
+        let opts = AnnotateOptions::parse(&raw)?;
+        let source = with_genome(
+            resolve_source(NAME, args.session(), &cache_name)?,
+            args.session(),
+            &raw,
+        )?;
         let columns = InputColumns::find(&input.schema(), &table_name)?;
         Ok(Arc::new(AnnotateVepTable {
             schema: output_schema(&input.schema()),
@@ -324,7 +352,7 @@ pub fn annotator(
     Ok(Job {
         projection: (0..full.fields().len()).collect(),
         full,
-        source: resolve_source(NAME, session, cache)?,
+        source: with_genome(resolve_source(NAME, session, cache)?, session, &raw)?,
         options: AnnotateOptions::parse(&raw)?,
         columns: InputColumns::find(input, table)?,
     })
@@ -374,7 +402,14 @@ impl Job {
             let id = id
                 .as_ref()
                 .and_then(|a| (!a.is_null(row)).then(|| a.value(row)));
-            let mut rows = variant_rows(
+            let hgvs = self.source.hgvs();
+            // VEP's --check_ref: a REF the genome does not have skips the record.
+            if let Some(h) = hgvs.filter(|h| h.check_ref)
+                && !reference_matches(h, &[cache_chrom.as_str(), name], &variant)?
+            {
+                continue;
+            }
+            let mut rows = variant_rows_with(
                 self.source.as_ref(),
                 &cache_chrom,
                 name,
@@ -382,6 +417,7 @@ impl Job {
                 &variant,
                 &self.options.settings,
                 row,
+                hgvs,
             )?;
             if self.options.check_existing {
                 super::existing::add_existing(

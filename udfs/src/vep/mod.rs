@@ -8,7 +8,8 @@
 //! one transcript (VariationEffect's predicates, positions, codons);
 //! rows.rs: every row of one variant (transcripts, regulatory, motifs,
 //! intergenic); output.rs: VEP's fields and how it writes them; sift.rs:
-//! SIFT/PolyPhen matrices; motif.rs: motif fields; existing.rs: co-located
+//! SIFT/PolyPhen matrices; motif.rs: motif fields; hgvs.rs: HGVSc/HGVSp/HGVSg;
+//! fasta.rs: the reference FASTA HGVS reads; existing.rs: co-located
 //! known variants and frequencies; pick.rs: pick/per_gene; cache.rs: the
 //! served cache behind a name; function.rs: the table function and its
 //! execution node; scalar.rs: the scalar form; csq.rs: VEP's VCF CSQ field
@@ -22,7 +23,9 @@ pub mod consequence;
 pub mod csq;
 pub mod csq_function;
 pub mod existing;
+pub mod fasta;
 pub mod function;
+pub mod hgvs;
 pub mod motif;
 pub mod output;
 pub mod pick;

@@ -12,6 +12,7 @@ use genoflight_catalog::vep::variation::KnownVariant;
 use super::alleles::VepVariant;
 use super::annotate::{VfAllele, annotate};
 use super::consequence::Term;
+use super::hgvs::{HgvsSettings, Window, genomic_hgvs, transcript_hgvs};
 use super::output::{OutRow, transcript_fields};
 use super::transcript::{TxView, overlap};
 
@@ -27,6 +28,10 @@ pub trait FeatureSource: Send + Sync {
     /// Known variants (the cache's variation data) starting in `[start, end]`,
     /// in cache order.
     fn known_variants(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<KnownVariant>>;
+    /// The reference genome and HGVS notations asked for (`fasta=`).
+    fn hgvs(&self) -> Option<&HgvsSettings> {
+        None
+    }
 }
 
 /// What to annotate: the up/downstream distance and whether regulatory
@@ -73,6 +78,32 @@ pub fn variant_rows(
     settings: &Settings,
     input: usize,
 ) -> Result<Vec<OutRow>> {
+    variant_rows_with(source, chrom, input_chrom, id, v, settings, input, None)
+}
+
+/// [`variant_rows`] with HGVS notation from a reference genome.
+#[allow(clippy::too_many_arguments)]
+pub fn variant_rows_with(
+    source: &dyn FeatureSource,
+    chrom: &str,
+    input_chrom: &str,
+    id: Option<&str>,
+    v: &VepVariant,
+    settings: &Settings,
+    input: usize,
+    hgvs: Option<&HgvsSettings>,
+) -> Result<Vec<OutRow>> {
+    // The genome around the variant, once for every transcript.
+    let window = match hgvs {
+        Some(h) => {
+            let (a, b) = Window::span(v);
+            h.genome.fetch(&[chrom, input_chrom], a, b)?
+        }
+        None => None,
+    };
+    // VEP moves only insertions and deletions (its var_class) 3'.
+    let shiftable =
+        hgvs.is_some_and(|h| h.shift) && matches!(v.variant_class(), "insertion" | "deletion");
     let (min, max) = (v.start.min(v.end), v.start.max(v.end));
     let mut transcripts =
         source.transcripts(chrom, min - settings.distance, max + settings.distance)?;
@@ -99,6 +130,7 @@ pub fn variant_rows(
     };
     let mut out = Vec::new();
     for alt in v.annotated_alts() {
+        let first_row = out.len();
         let allele = VfAllele {
             start: v.start,
             end: v.end,
@@ -116,6 +148,14 @@ pub fn variant_rows(
             }
             let mut row = base(alt);
             transcript_fields(&mut row, tx, &tva);
+            if let (Some(w), Some(h)) = (&window, hgvs)
+                && h.transcript
+            {
+                let t = transcript_hgvs(w, tx, &allele, &tva, shiftable);
+                row.set("HGVSc", t.hgvsc);
+                row.set("HGVSp", t.hgvsp);
+                row.set("HGVS_OFFSET", t.offset.map(|o| o.to_string()));
+            }
             out.push(row);
         }
         if !any_transcript {
@@ -154,6 +194,20 @@ pub fn variant_rows(
             row.set_terms(terms);
             super::motif::motif_fields(&mut row, mf, v, alt);
             out.push(row);
+        }
+        if let (Some(w), Some(h)) = (&window, hgvs)
+            && h.genomic
+        {
+            let allele = VfAllele {
+                start: v.start,
+                end: v.end,
+                ref_allele: &v.ref_allele,
+                alt,
+            };
+            let g = genomic_hgvs(w, input_chrom, &allele, shiftable);
+            for row in &mut out[first_row..] {
+                row.set("HGVSg", g.clone());
+            }
         }
     }
     Ok(out)
