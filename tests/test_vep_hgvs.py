@@ -110,8 +110,9 @@ def pick_transcripts(served: Served) -> list[Tx]:
         "t.five_prime_utr, t.three_prime_utr, t.peptide, p.stable_id AS protein, "
         "p.version AS protein_version "
         "FROM vep.transcripts t JOIN vep.translations p ON p.transcript_id = t.stable_id "
-        "WHERE t.biotype = 'protein_coding' AND t.translateable_seq IS NOT NULL "
-        "AND t.five_prime_utr IS NOT NULL AND t.three_prime_utr IS NOT NULL ORDER BY t.stable_id",
+        f"WHERE t.chrom = '{CHROM}' AND t.biotype = 'protein_coding' "
+        "AND t.translateable_seq IS NOT NULL AND t.five_prime_utr IS NOT NULL "
+        "AND t.three_prime_utr IS NOT NULL ORDER BY t.stable_id",
     )
     exons: dict[str, list[tuple[int, int]]] = {}
     for e in query(
@@ -119,16 +120,8 @@ def pick_transcripts(served: Served) -> list[Tx]:
         'SELECT transcript_id, start, "end", exon_number FROM vep.exons ORDER BY exon_number',
     ):
         exons.setdefault(e["transcript_id"], []).append((e["start"], e["end"]))
-    # Transcripts Ensembl VEP annotated on the shared inputs (its --tab outputs name them).
-    annotated = set()
-    for path in (SHARED_DATA / "vep" / "expected").glob("*.everything.txt"):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.startswith("#"):
-                annotated.add(line.split("\t")[4])
     chosen: dict[int, Tx] = {}
     for r in rows:
-        if r["stable_id"] not in annotated:
-            continue
         ex = exons.get(r["stable_id"], [])
         cds, utr5, utr3 = (
             r["translateable_seq"].upper(),
