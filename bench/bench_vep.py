@@ -10,20 +10,27 @@ cache through ``genoflight serve``, and times, from an ADBC client:
 * ``count(*)`` over ``annotate_vep`` (VEP's default output), and with ``everything=true``;
 * the whole ``everything=true`` result fetched to the client.
 
+With ``--converted DIR`` (a ``genoflight build-cache`` output of the same cache) the same
+queries run over the converted cache too; with ``--peer-python PY`` (an interpreter with vepyr)
+vepyr annotates the same VCF (``bench/vepyr_peer.py``: vepyr only reads release 115/116 caches, so
+it gets a 115-shaped copy of the same cache, converted by vepyr beforehand, and a FASTA that
+agrees with the VCF; its time is one fresh process's ``vepyr.annotate`` writing a VCF, the
+cache conversion excluded).
+
 Prints variants/s, rows and the server's peak RSS, and the ratio to Ensembl VEP's throughput on
 this machine as the issue states it (``--offline --everything``: about 275 variants/s after its
-start-up; VEP itself is not installed here). vepyr needs the cache's reference FASTA, which the
-shared data does not include, so it is not run.
+start-up; VEP itself is not installed here).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 from pathlib import Path
 
-from harness import REPO, Server, flight
+from harness import REPO, Server, flight, run_tool
 
 OUT = REPO / "bench" / "out" / "vep"
 CACHE = REPO.parent / "shared" / "data" / "vep" / "cache" / "homo_sapiens" / "84_GRCh38"
@@ -52,9 +59,73 @@ def write_vcf(path: Path, n: int, seed: int = 84) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+QUERIES = [
+    ("default, count(*)", "SELECT count(*) FROM annotate_vep('synthetic', 'vep')"),
+    (
+        "everything, count(*)",
+        "SELECT count(*) FROM annotate_vep('synthetic', 'vep', 'everything=true')",
+    ),
+    (
+        "everything, all rows -> ADBC",
+        "SELECT * FROM annotate_vep('synthetic', 'vep', 'everything=true')",
+    ),
+]
+
+
+def bench_cache(label: str, vcf: Path, cache: Path, variants: int) -> list[tuple]:
+    """The queries over ``cache`` in a fresh server: the first one cold, then all warm."""
+    config = OUT / f"{label}.toml"
+    config.write_text(
+        f'[[tables]]\nname = "synthetic"\npath = "{vcf}"\n'
+        f'[[vep_caches]]\nname = "vep"\npath = "{cache}"\n',
+        encoding="utf-8",
+    )
+    server = Server(["--config", config], OUT / f"{label}.log")
+    out = []
+    try:
+        runs = [(f"{QUERIES[1][0]}, cold", QUERIES[1][1]), *QUERIES]
+        for query, sql in runs:
+            seconds, rss, table = flight(server, sql)
+            rows = table.column(0)[0].as_py() if "count" in sql else table.num_rows
+            out.append(
+                (f"genoflight, {label} cache", query, seconds, variants / seconds, rows, rss)
+            )
+            print(
+                f"{label:9} {query:32} {seconds:7.2f} s {variants / seconds:10.0f} variants/s  "
+                f"rows={rows}",
+                flush=True,
+            )
+    finally:
+        server.stop()
+    return out
+
+
+def bench_vepyr(python: str, vcf: Path, variants: int) -> tuple:
+    script = REPO / "bench" / "vepyr_peer.py"
+    out_dir = OUT.parent
+    # The first call converts the cache and writes the FASTA; the second is the timed one.
+    run_tool([python, str(script), str(CACHE), str(vcf), str(out_dir)], OUT)
+    _, rss, stdout = run_tool([python, str(script), str(CACHE), str(vcf), str(out_dir)], OUT)
+    _, seconds, records, version = next(
+        x for x in stdout.splitlines() if x.startswith("RESULT ")
+    ).split()
+    s = float(seconds)
+    print(f"vepyr {version}: {s:.2f} s, {records} records", flush=True)
+    return (
+        f"vepyr {version}",
+        "everything + HGVS, VCF written",
+        s,
+        variants / s,
+        int(records),
+        rss,
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--variants", type=int, default=50_000)
+    ap.add_argument("--converted", type=Path, help="genoflight build-cache output of the cache")
+    ap.add_argument("--peer-python", help="an interpreter with vepyr installed (optional)")
     args = ap.parse_args()
     if not (CACHE / "info.txt").is_file():
         print(f"the VEP test cache is not at {CACHE}", file=sys.stderr)
@@ -62,42 +133,21 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     vcf = OUT / f"synthetic_{args.variants}.vcf"
     write_vcf(vcf, args.variants)
-    config = OUT / "genoflight.toml"
-    config.write_text(
-        f'[[tables]]\nname = "synthetic"\npath = "{vcf}"\n'
-        f'[[vep_caches]]\nname = "vep"\npath = "{CACHE}"\n',
-        encoding="utf-8",
-    )
-    server = Server(["--config", config], OUT / "server.log")
-    rows_out = []
-    try:
-        # Warm-up: region files and known-variant blocks decoded once, as a running server has them.
-        flight(server, "SELECT count(*) FROM annotate_vep('synthetic', 'vep', 'everything=true')")
-        for label, sql in [
-            ("default, count(*)", "SELECT count(*) FROM annotate_vep('synthetic', 'vep')"),
-            (
-                "everything, count(*)",
-                "SELECT count(*) FROM annotate_vep('synthetic', 'vep', 'everything=true')",
-            ),
-            (
-                "everything, all rows -> ADBC",
-                "SELECT * FROM annotate_vep('synthetic', 'vep', 'everything=true')",
-            ),
-        ]:
-            seconds, rss, table = flight(server, sql)
-            rows = table.column(0)[0].as_py() if "count" in sql else table.num_rows
-            rate = args.variants / seconds
-            rows_out.append((label, seconds, rate, rows, rss))
-            print(f"{label:32} {seconds:7.2f} s {rate:10.0f} variants/s  rows={rows}", flush=True)
-    finally:
-        server.stop()
+    rows_out = bench_cache("original", vcf, CACHE, args.variants)
+    if args.converted:
+        rows_out += bench_cache("converted", vcf, args.converted.resolve(), args.variants)
+    if args.peer_python:
+        rows_out.append(bench_vepyr(os.path.abspath(args.peer_python), vcf, args.variants))
     print()
     print(f"{args.variants} variants over chr21:25-26 Mb, Ensembl 84 test cache, one run")
-    print("| query | seconds | variants/s | vs Ensembl VEP (275/s) | rows | peak RSS MiB |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for label, seconds, rate, rows, rss in rows_out:
+    print("| tool | query | seconds | variants/s | vs Ensembl VEP (275/s) | rows | peak RSS MiB |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for tool, label, seconds, rate, rows, rss in rows_out:
         ratio = rate / VEP_VARIANTS_PER_S
-        print(f"| {label} | {seconds:.2f} | {rate:.0f} | {ratio:.0f}x | {rows} | {rss or 0:.0f} |")
+        print(
+            f"| {tool} | {label} | {seconds:.2f} | {rate:,.0f} | {ratio:.0f}x | {rows:,} | "
+            f"{rss or 0:,.0f} |"
+        )
     return 0
 
 

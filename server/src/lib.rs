@@ -20,3 +20,6 @@ pub mod service;
 pub mod state;
 pub mod tls;
 pub mod wire;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -18,7 +18,6 @@ use datafusion::common::Result;
 use super::annotate::TvaRow;
 use super::consequence::{Term, impact, join};
 use super::pick::PickInfo;
-use super::sift::predict;
 use super::transcript::TxView;
 
 /// VEP's fields in `--tab --everything` order (Uploaded_variation .. TRANSCRIPTION_FACTORS).
@@ -286,8 +285,9 @@ pub fn transcript_fields(row: &mut OutRow, tx: &TxView, tva: &TvaRow) {
         tva.amino_acids.as_deref().and_then(|x| x.split_once('/')),
         tva.protein.0,
     ) {
-        row.set("SIFT", predict(&tr.predictions, "sift", pos, r, a));
-        row.set("PolyPhen", predict(&tr.predictions, "polyphen", pos, r, a));
+        let predictions = tx.predictions();
+        row.set("SIFT", predictions.predict("sift", pos, r, a));
+        row.set("PolyPhen", predictions.predict("polyphen", pos, r, a));
     }
     row.set("EXON", tva.exon.clone());
     row.set("INTRON", tva.intron.clone());

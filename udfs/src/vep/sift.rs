@@ -59,24 +59,51 @@ pub fn render(name: &str, score: f64) -> String {
     format!("{name}({score})")
 }
 
-/// The SIFT or PolyPhen (humvar) value of a single amino-acid substitution.
-pub fn predict(
-    predictions: &[PredictionMatrix],
-    analysis: &str,
-    pos: i64,
-    ref_pep: &str,
-    alt_pep: &str,
-) -> Option<String> {
-    if ref_pep.len() != 1 || alt_pep.len() != 1 || ref_pep == alt_pep {
-        return None;
+/// A transcript's SIFT and PolyPhen (humvar) matrices, decompressed once:
+/// every missense row of the transcript looks them up.
+#[derive(Debug, Default)]
+pub struct Predictions {
+    sift: Option<Vec<u8>>,
+    polyphen: Option<Vec<u8>>,
+}
+
+impl Predictions {
+    pub fn of(predictions: &[PredictionMatrix]) -> Predictions {
+        let find = |analysis: &str| {
+            predictions
+                .iter()
+                .find(|m| {
+                    m.analysis == analysis
+                        && (analysis != "polyphen"
+                            || m.sub_analysis.as_deref().is_none_or(|s| s == "humvar"))
+                })
+                .and_then(matrix_bytes)
+        };
+        Predictions {
+            sift: find("sift"),
+            polyphen: find("polyphen"),
+        }
     }
-    let m = predictions.iter().find(|m| {
-        m.analysis == analysis
-            && (analysis != "polyphen" || m.sub_analysis.as_deref().is_none_or(|s| s == "humvar"))
-    })?;
-    let bytes = matrix_bytes(m)?;
-    let (name, score) = lookup(analysis, &bytes, pos, alt_pep.as_bytes()[0])?;
-    Some(render(name, score))
+
+    /// The SIFT or PolyPhen value of a single amino-acid substitution.
+    pub fn predict(
+        &self,
+        analysis: &str,
+        pos: i64,
+        ref_pep: &str,
+        alt_pep: &str,
+    ) -> Option<String> {
+        if ref_pep.len() != 1 || alt_pep.len() != 1 || ref_pep == alt_pep {
+            return None;
+        }
+        let bytes = match analysis {
+            "sift" => self.sift.as_deref()?,
+            "polyphen" => self.polyphen.as_deref()?,
+            _ => return None,
+        };
+        let (name, score) = lookup(analysis, bytes, pos, alt_pep.as_bytes()[0])?;
+        Some(render(name, score))
+    }
 }
 
 #[cfg(test)]

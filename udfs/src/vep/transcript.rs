@@ -3,9 +3,11 @@
 //! coordinates, and the genomic -> cDNA -> CDS -> peptide mapping
 //! (Bio::EnsEMBL::TranscriptMapper as BaseTranscriptVariation uses it).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use genoflight_catalog::vep::model::Transcript;
+
+use super::sift::Predictions;
 
 /// `[start, end]` closed ranges overlap (VariationEffect::overlap); an
 /// insertion `start = end + 1` overlaps only ranges holding both flanks.
@@ -77,9 +79,17 @@ pub struct TxView {
     pub peptide: Option<String>,
     pub five_utr: Option<String>,
     pub three_utr: Option<String>,
+    /// SIFT/PolyPhen matrices, decompressed on the first missense variant.
+    predictions: OnceLock<Predictions>,
 }
 
 impl TxView {
+    /// The transcript's SIFT/PolyPhen matrices (decompressed once).
+    pub fn predictions(&self) -> &Predictions {
+        self.predictions
+            .get_or_init(|| Predictions::of(&self.tr.predictions))
+    }
+
     pub fn new(tr: Arc<Transcript>) -> TxView {
         let strand = tr.strand;
         let mut exons: Vec<ExonSpan> = Vec::with_capacity(tr.exons.len());
@@ -131,6 +141,7 @@ impl TxView {
             peptide: tr.peptide.clone(),
             five_utr: tr.five_prime_utr.as_ref().map(|s| s.to_ascii_uppercase()),
             three_utr: tr.three_prime_utr.as_ref().map(|s| s.to_ascii_uppercase()),
+            predictions: OnceLock::new(),
             tr,
         };
         view.coding = view.find_coding();
