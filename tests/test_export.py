@@ -214,6 +214,30 @@ def test_bam_round_trip(tmp_path: Path, name: str) -> None:
             assert line in header
 
 
+def tag_values(tags: list[str]) -> dict[str, object]:
+    """Tag -> value, numbers as floats: the tags map keeps SAM text, not the type letter."""
+    out: dict[str, object] = {}
+    for t in tags:
+        name, kind, value = t.split(":", 2)
+        out[name] = float(value) if kind in "if" else value
+    return out
+
+
+def test_bam_from_sam_with_every_tag_type(tmp_path: Path) -> None:
+    src = ALIGNMENT_DIR / "auxf#values.sam"
+    out = tmp_path / "aux.bam"
+    summary = export([src], "SELECT * FROM auxf_values", out)
+    run("samtools", "quickcheck", out)
+    original, written = sam_records(src), sam_records(out)
+    assert summary["rows"] == len(original) == len(written) == 2
+    for a, b in zip(original, written, strict=True):
+        assert a[:11] == b[:11]
+        assert tag_values(a[11:]) == tag_values(b[11:])
+        # Types kept where the text tells them: A, i, Z, B arrays with their subtype.
+        kept = [t for t in a[11:] if t.split(":")[1] in "AiZB" and t.split(":")[2]]
+        assert set(kept) <= set(b[11:]), set(kept) - set(b[11:])
+
+
 def test_bam_filtered_export_and_region_queries(tmp_path: Path) -> None:
     src = ALIGNMENT_DIR / "ex1.bam"
     out = tmp_path / "mapq.bam"

@@ -6,10 +6,11 @@
 //! The header is the source alignment file's (@HD with SO:coordinate, @SQ,
 //! @RG, @PG, @CO) plus a @PG line for this export; without a source file it
 //! is made from the contigs the rows use. The `tags` map holds SAM value text
-//! without its type: the type is the SAM specification's for standard tags
-//! (and BWA's for its X? tags), else read from the text (integer `i`, number
-//! `f`, `c,1,2` a `B` array, one non-digit character `A`, otherwise `Z`) — so
-//! a non-standard `H` tag comes back as `Z`.
+//! without its type: `c,1,2` (subtype and numbers) is a `B` array; otherwise
+//! the SAM specification's type for standard tags (and BWA's for its X? tags)
+//! when the value fits it, else read from the text (integer `i`, number `f`,
+//! one non-digit character `A`, otherwise `Z`) — so an `H` tag comes back as
+//! `Z` and a whole-number `f` as `i`.
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -223,41 +224,65 @@ fn with_export_lines(text: &str, sql: &str) -> String {
     out
 }
 
-/// The SAM type of a tag written from its value text.
-fn tag_type(tag: &str, value: &str) -> char {
-    match tag {
+/// The type the SAM specification (or BWA, for its X? tags) gives a tag.
+fn standard_type(tag: &str) -> Option<char> {
+    Some(match tag {
         "AM" | "AS" | "CM" | "CP" | "FI" | "H0" | "H1" | "H2" | "HI" | "IH" | "MN" | "MQ"
         | "NH" | "NM" | "OP" | "PQ" | "SM" | "TC" | "UQ" => 'i',
         "BC" | "BQ" | "BZ" | "CB" | "CC" | "CO" | "CQ" | "CR" | "CS" | "CT" | "CY" | "E2"
         | "FS" | "LB" | "MC" | "MD" | "MI" | "MM" | "OA" | "OC" | "OQ" | "OX" | "PG" | "PT"
         | "PU" | "Q2" | "QT" | "QX" | "R2" | "RG" | "RT" | "RX" | "SA" | "U2" => 'Z',
         "CG" | "FZ" | "ML" => 'B',
+        "TS" => 'A',
         // Not in the specification, but what BWA writes.
         "XT" => 'A',
         "X0" | "X1" | "XM" | "XO" | "XG" => 'i',
         "XA" => 'Z',
-        "TS" => 'A',
-        _ => {
-            let b = value.as_bytes();
-            if b.len() >= 2 && b"cCsSiIf".contains(&b[0]) && b[1] == b',' {
-                'B'
-            } else if b.len() == 1 && !b[0].is_ascii_digit() {
-                // One printable character: what type A holds (XS:A:+ of
-                // spliced aligners, XT:A:U); a one-letter Z string is rarer.
-                'A'
-            } else if value.parse::<i64>().is_ok() {
-                'i'
-            } else if !value.is_empty()
-                && value.parse::<f64>().is_ok()
-                && value
-                    .bytes()
-                    .all(|c| c.is_ascii_digit() || b".eE+-".contains(&c))
-            {
-                'f'
-            } else {
-                'Z'
-            }
-        }
+        _ => return None,
+    })
+}
+
+/// `c,1,-2` (subtype, then numbers): how the tags map writes a B array.
+fn is_b_array(value: &str) -> bool {
+    let b = value.as_bytes();
+    b.len() >= 2
+        && b"cCsSiIf".contains(&b[0])
+        && b[1] == b','
+        && value[2..].split(',').all(|n| n.parse::<f64>().is_ok())
+}
+
+fn is_float(value: &str) -> bool {
+    !value.is_empty()
+        && value.parse::<f64>().is_ok()
+        && value
+            .bytes()
+            .all(|c| c.is_ascii_digit() || b".eE+-".contains(&c))
+}
+
+/// The SAM type of a tag written from its value text: the standard type when
+/// the value fits it (files misuse standard names), else read from the text.
+fn tag_type(tag: &str, value: &str) -> char {
+    // No Z text (barcodes, MD strings, ...) looks like a typed number list.
+    if is_b_array(value) {
+        return 'B';
+    }
+    match standard_type(tag) {
+        Some('i') if value.parse::<i64>().is_ok() => return 'i',
+        Some('A') if value.len() == 1 => return 'A',
+        Some('Z') => return 'Z',
+        _ => {}
+    }
+    let b = value.as_bytes();
+    if b.len() == 1 && !b[0].is_ascii_digit() {
+        // One printable character: what type A holds (XS:A:+ of spliced
+        // aligners, XT:A:U); a one-letter Z string is rarer.
+        'A'
+    } else if value.parse::<i64>().is_ok() {
+        'i'
+    } else if is_float(value) {
+        'f'
+    } else {
+        'Z'
     }
 }
 
@@ -477,6 +502,9 @@ mod tests {
         assert_eq!(tag_type("XZ", "hello"), 'Z');
         assert_eq!(tag_type("XS", "+"), 'A');
         assert_eq!(tag_type("XT", "M"), 'A');
+        // A standard name holding another type (htslib's auxf test file: H0:H:AA).
+        assert_eq!(tag_type("H0", "AA"), 'Z');
+        assert_eq!(tag_type("Zn", ""), 'Z');
         assert_eq!(tag_type("XZ", "inf"), 'Z');
     }
 
