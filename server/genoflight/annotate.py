@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from genoflight.config import Config, VepCache
+from genoflight.config import Config, TableEntry, VepCache
 
 __all__ = ["AnnotateSummary", "add_arguments", "annotate", "output_format", "vep_options"]
 
-# The name the cache is served under for the run (annotate_vep's second argument).
+# The names the cache and the FASTA are served under for the run (annotate_vep's arguments).
 CACHE_NAME = "annotate_cache"
+FASTA_TABLE = "annotate_fasta"
 
 SUFFIXES = {
     ".vcf.gz": "vcf.gz",
@@ -122,10 +123,7 @@ def vep_options(args: argparse.Namespace) -> list[str]:
     if args.distance is not None:
         options.append(f"distance={args.distance}")
     if args.fasta is not None:
-        fasta = Path(args.fasta).expanduser()
-        if not fasta.is_file():
-            raise ValueError(f"--fasta {args.fasta}: no such file")
-        options.append(f"fasta={fasta.resolve()}")
+        options.append(f"fasta={FASTA_TABLE}")
     return options
 
 
@@ -180,7 +178,10 @@ def command_line(args: argparse.Namespace, options: Sequence[str]) -> str:
     for option in options:
         name, _, value = option.partition("=")
         flag = "--" + name.replace("_", "-")
-        words += [flag] if value == "true" else [flag, value]
+        if name == "fasta":
+            words += [flag, args.fasta]
+        else:
+            words += [flag] if value == "true" else [flag, value]
     return " ".join(shlex.quote(w) for w in words)
 
 
@@ -199,7 +200,13 @@ def annotate(native: Any, args: argparse.Namespace) -> tuple[AnnotateSummary, Pa
     if output is not None and output.resolve() == source.resolve():
         raise ValueError(f"-o {args.output}: is the input file")
     options = vep_options(args)
-    config = Config(vep_caches=(VepCache(name=CACHE_NAME, path=cache.resolve()),))
+    tables: tuple[TableEntry, ...] = ()
+    if args.fasta is not None:
+        fasta = Path(args.fasta).expanduser()
+        if not fasta.is_file():
+            raise ValueError(f"--fasta {args.fasta}: no such file")
+        tables = (TableEntry(name=FASTA_TABLE, path=fasta.resolve()),)
+    config = Config(tables=tables, vep_caches=(VepCache(name=CACHE_NAME, path=cache.resolve()),))
     command = command_line(args, options)
     report = native.annotate(
         config.to_native_json(),

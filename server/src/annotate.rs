@@ -261,7 +261,7 @@ fn in_parallel<T: Send>(
 enum Target {
     Plain(BufWriter<Box<dyn Write + Send>>),
     Bgzf(bgzf::io::Writer<File>, PathBuf),
-    Parquet(ArrowWriter<Box<dyn Write + Send>>),
+    Parquet(Box<ArrowWriter<Box<dyn Write + Send>>>),
 }
 
 struct Sink {
@@ -324,7 +324,7 @@ impl Sink {
                 let out = output_schema(schema);
                 let writer = ArrowWriter::try_new(raw, out.clone(), None)
                     .map_err(|e| io_error(&display, e))?;
-                (Target::Parquet(writer), Vec::new())
+                (Target::Parquet(Box::new(writer)), Vec::new())
             }
         };
         Ok(Sink {

@@ -183,6 +183,10 @@ pub struct VariantBatchBuilder {
 }
 
 impl VariantBatchBuilder {
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
     /// `schema` and `columns` are the projected ones, in output order.
     pub fn new(
         header: &VcfHeader,

@@ -438,6 +438,7 @@ fn motif(doc: &Document, m: NodeId, chrom: &str) -> Result<MotifFeature, String>
                 .and_then(|c| doc.get(c, "seq")),
         ),
         display_label: doc.get_str(m, "display_label"),
+        db_id: doc.get_int(m, "dbID"),
         stable_id,
     })
 }

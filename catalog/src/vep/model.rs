@@ -156,6 +156,10 @@ pub struct MotifFeature {
     /// Older funcgen caches (no motif stable ids): `display_label`,
     /// "<factor>:<matrix>" such as `Jund:MA0491.1`.
     pub display_label: Option<String>,
+    /// The funcgen database's `dbID`: VEP lists a variant's motif features
+    /// in the order of these IDs as text.
+    #[serde(default)]
+    pub db_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -12,9 +12,11 @@ pub struct FieldFlags {
     pub everything: bool,
     pub check_existing: bool,
     pub regulatory: bool,
-    /// HGVSc/HGVSp computed (`--everything` with a FASTA: VEP turns HGVS
-    /// off when offline without one, as in the shared expected outputs).
+    /// HGVSc/HGVSp computed (`--everything` or `hgvs` with a FASTA: VEP
+    /// turns HGVS off when offline without one, as in the shared outputs).
     pub hgvs: bool,
+    /// HGVSg computed (`hgvsg` with a FASTA).
+    pub hgvsg: bool,
     /// A RefSeq cache (`--refseq`): REFSEQ_MATCH, REFSEQ_OFFSET.
     pub refseq: bool,
     /// A merged cache (`--merged`): REFSEQ_MATCH, SOURCE, REFSEQ_OFFSET.
@@ -51,7 +53,8 @@ impl FieldFlags {
             everything,
             check_existing: flag("check_existing", everything),
             regulatory: flag("regulatory", everything),
-            hgvs: flag("hgvs", everything && fasta),
+            hgvs: fasta && flag("hgvs", everything),
+            hgvsg: fasta && flag("hgvsg", false),
             refseq: species.ends_with("_refseq"),
             merged: species.ends_with("_merged"),
         }
@@ -109,6 +112,7 @@ enum Flag {
     Refseq,
     Merged,
     Hgvs,
+    Hgvsg,
     CheckExisting,
     Regulatory,
 }
@@ -146,6 +150,7 @@ const FLAG_FIELDS: &[(Flag, &[&str])] = &[
     (Flag::EverythingOrVcf, &["EXON", "INTRON"]),
     (Flag::Everything, &["DOMAINS", "miRNA"]),
     (Flag::Hgvs, &["HGVSc", "HGVSp", "HGVS_OFFSET"]),
+    (Flag::Hgvsg, &["HGVSg"]),
     (
         Flag::Everything,
         &[
@@ -204,6 +209,7 @@ fn flag_fields(flags: &FieldFlags, vcf: bool) -> Vec<&'static str> {
         Flag::Refseq => flags.refseq,
         Flag::Merged => flags.merged,
         Flag::Hgvs => flags.hgvs,
+        Flag::Hgvsg => flags.hgvsg,
         Flag::CheckExisting => flags.check_existing,
         Flag::Regulatory => flags.regulatory,
     };
@@ -470,6 +476,7 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ),
     ("HGVSc", "HGVS coding sequence name"),
     ("HGVSp", "HGVS protein sequence name"),
+    ("HGVSg", "HGVS genomic sequence name"),
     (
         "HGVS_OFFSET",
         "Indicates by how many bases the HGVS notations for this variant have been shifted",
@@ -636,20 +643,18 @@ mod tests {
     // VEP 115's own headers on the shared data (expected/test3.*).
     const VCF_EVERYTHING: &str = "Allele|Consequence|IMPACT|SYMBOL|Gene|Feature_type|Feature|BIOTYPE|EXON|INTRON|HGVSc|HGVSp|cDNA_position|CDS_position|Protein_position|Amino_acids|Codons|Existing_variation|DISTANCE|STRAND|FLAGS|VARIANT_CLASS|SYMBOL_SOURCE|HGNC_ID|CANONICAL|MANE|MANE_SELECT|MANE_PLUS_CLINICAL|TSL|APPRIS|CCDS|ENSP|SWISSPROT|TREMBL|UNIPARC|UNIPROT_ISOFORM|GENE_PHENO|SIFT|PolyPhen|DOMAINS|miRNA|AF|AFR_AF|AMR_AF|EAS_AF|EUR_AF|SAS_AF|gnomADe_AF|gnomADe_AFR_AF|gnomADe_AMR_AF|gnomADe_ASJ_AF|gnomADe_EAS_AF|gnomADe_FIN_AF|gnomADe_MID_AF|gnomADe_NFE_AF|gnomADe_REMAINING_AF|gnomADe_SAS_AF|gnomADg_AF|gnomADg_AFR_AF|gnomADg_AMI_AF|gnomADg_AMR_AF|gnomADg_ASJ_AF|gnomADg_EAS_AF|gnomADg_FIN_AF|gnomADg_MID_AF|gnomADg_NFE_AF|gnomADg_REMAINING_AF|gnomADg_SAS_AF|MAX_AF|MAX_AF_POPS|CLIN_SIG|SOMATIC|PHENO|PUBMED|MOTIF_NAME|MOTIF_POS|HIGH_INF_POS|MOTIF_SCORE_CHANGE|TRANSCRIPTION_FACTORS";
 
+    const TAB_EVERYTHING: &str = "Uploaded_variation|Location|Allele|Gene|Feature|Feature_type|Consequence|cDNA_position|CDS_position|Protein_position|Amino_acids|Codons|Existing_variation|IMPACT|DISTANCE|STRAND|FLAGS|VARIANT_CLASS|SYMBOL|SYMBOL_SOURCE|HGNC_ID|BIOTYPE|CANONICAL|MANE|MANE_SELECT|MANE_PLUS_CLINICAL|TSL|APPRIS|CCDS|ENSP|SWISSPROT|TREMBL|UNIPARC|UNIPROT_ISOFORM|GENE_PHENO|SIFT|PolyPhen|EXON|INTRON|DOMAINS|miRNA|AF|AFR_AF|AMR_AF|EAS_AF|EUR_AF|SAS_AF|gnomADe_AF|gnomADe_AFR_AF|gnomADe_AMR_AF|gnomADe_ASJ_AF|gnomADe_EAS_AF|gnomADe_FIN_AF|gnomADe_MID_AF|gnomADe_NFE_AF|gnomADe_REMAINING_AF|gnomADe_SAS_AF|gnomADg_AF|gnomADg_AFR_AF|gnomADg_AMI_AF|gnomADg_AMR_AF|gnomADg_ASJ_AF|gnomADg_EAS_AF|gnomADg_FIN_AF|gnomADg_MID_AF|gnomADg_NFE_AF|gnomADg_REMAINING_AF|gnomADg_SAS_AF|MAX_AF|MAX_AF_POPS|CLIN_SIG|SOMATIC|PHENO|PUBMED|MOTIF_NAME|MOTIF_POS|HIGH_INF_POS|MOTIF_SCORE_CHANGE|TRANSCRIPTION_FACTORS";
+
     #[test]
     fn field_lists_are_vep_115s() {
         let everything = flags(&["everything=true"], "homo_sapiens");
         assert_eq!(vcf_fields(&everything).join("|"), VCF_EVERYTHING);
-        // --tab --everything: every field of output.rs but RefSeq's, in its order.
-        let want: Vec<&str> = FIELDS
-            .iter()
-            .copied()
-            .filter(|f| !["REFSEQ_MATCH", "SOURCE", "REFSEQ_OFFSET"].contains(f))
-            .collect();
-        assert_eq!(tab_fields(&everything), want);
-        assert_eq!(
-            tab_fields(&flags(&["everything=true"], "homo_sapiens_merged")),
-            FIELDS.to_vec()
+        assert_eq!(tab_fields(&everything).join("|"), TAB_EVERYTHING);
+        let merged = tab_fields(&flags(&["everything=true"], "homo_sapiens_merged"));
+        assert!(
+            merged
+                .windows(4)
+                .any(|w| w == ["UNIPROT_ISOFORM", "REFSEQ_MATCH", "SOURCE", "REFSEQ_OFFSET"])
         );
         let refseq = tab_fields(&flags(&["everything=true"], "homo_sapiens_refseq"));
         assert!(
@@ -683,10 +688,15 @@ mod tests {
         // --regulatory alone: BIOTYPE at its regulatory place.
         let reg = tab_fields(&flags(&["regulatory=true"], "homo_sapiens"));
         assert_eq!(reg[17..19], ["BIOTYPE", "MOTIF_NAME"]);
-        let hgvs = tab_fields(&flags(&["everything=true", "fasta=/x.fa"], "homo_sapiens"));
+        let hgvs = tab_fields(&flags(&["everything=true", "fasta=genome"], "homo_sapiens"));
         assert!(
             hgvs.windows(4)
                 .any(|w| w == ["miRNA", "HGVSc", "HGVSp", "HGVS_OFFSET"])
+        );
+        let hgvsg = vcf_fields(&flags(&["fasta=genome", "hgvsg=true"], "homo_sapiens"));
+        assert_eq!(hgvsg.last(), Some(&"HGVSg"));
+        assert!(
+            !vcf_fields(&flags(&["everything=true", "hgvs=true"], "x")).contains(&"HGVS_OFFSET")
         );
         let existing = tab_fields(&flags(&["check_existing=true"], "homo_sapiens"));
         assert_eq!(existing[17..], ["CLIN_SIG", "SOMATIC", "PHENO"]);

@@ -112,7 +112,15 @@ pub fn variant_rows_with(
         let mut r = source.regulatory(chrom, min, max)?;
         r.sort_by(|a, b| a.stable_id.cmp(&b.stable_id));
         let mut m = source.motifs(chrom, min, max)?;
-        m.sort_by(|a, b| (a.start, &a.stable_id).cmp(&(b.start, &b.stable_id)));
+        // VEP keeps a variant's MotifFeatureVariations in a hash by the
+        // motif's dbID and lists them by key, as text (get_all_MotifFeatureVariations).
+        m.sort_by_cached_key(|f| {
+            (
+                f.db_id.map(|id| id.to_string()),
+                f.start,
+                f.stable_id.clone(),
+            )
+        });
         (r, m)
     } else {
         (Vec::new(), Vec::new())
