@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 
 from harness import REPO, Server, flight, run_tool
+from vepyr_peer import write_reference
 
 OUT = REPO / "bench" / "out" / "vep"
 CACHE = REPO.parent / "shared" / "data" / "vep" / "cache" / "homo_sapiens" / "84_GRCh38"
@@ -69,6 +70,14 @@ QUERIES = [
         "everything, all rows -> ADBC",
         "SELECT * FROM annotate_vep('synthetic', 'vep', 'everything=true')",
     ),
+    (
+        "everything + HGVS, count(*)",
+        "SELECT count(*) FROM annotate_vep('synthetic', 'vep', 'everything=true', 'fasta=genome')",
+    ),
+    (
+        "everything + HGVS, all rows -> ADBC",
+        "SELECT * FROM annotate_vep('synthetic', 'vep', 'everything=true', 'fasta=genome')",
+    ),
 ]
 
 
@@ -77,6 +86,7 @@ def bench_cache(label: str, vcf: Path, cache: Path, variants: int) -> list[tuple
     config = OUT / f"{label}.toml"
     config.write_text(
         f'[[tables]]\nname = "synthetic"\npath = "{vcf}"\n'
+        f'[[tables]]\nname = "genome"\npath = "{vcf.with_suffix(".fa")}"\n'
         f'[[vep_caches]]\nname = "vep"\npath = "{cache}"\n',
         encoding="utf-8",
     )
@@ -133,6 +143,8 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     vcf = OUT / f"synthetic_{args.variants}.vcf"
     write_vcf(vcf, args.variants)
+    # A reference agreeing with the VCF's REF alleles, for HGVS (the cache comes without one).
+    write_reference(vcf, vcf.with_suffix(".fa"), "21", 46_709_983)
     rows_out = bench_cache("original", vcf, CACHE, args.variants)
     if args.converted:
         rows_out += bench_cache("converted", vcf, args.converted.resolve(), args.variants)

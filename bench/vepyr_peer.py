@@ -166,7 +166,7 @@ def main() -> None:
 
     cache, vcf, out = (Path(a) for a in sys.argv[1:4])
     converted = build_vepyr_cache(derive_cache(cache, out), out)
-    fasta = vcf.with_suffix(".fa")
+    fasta = vcf.with_suffix(".fa")  # written by bench_vep.py
     if not fasta.is_file():
         write_reference(vcf, fasta, "21", 46_709_983)
     result = out / "vepyr.vcf"

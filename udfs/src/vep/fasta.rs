@@ -24,9 +24,15 @@ use crate::args::{Options, table_arg};
 
 type Reader = fasta::io::IndexedReader<fasta::io::BufReader<File>>;
 
+/// The indexed reader and the chunks it read last (name, chunk index, bases).
+struct ChunkedReader {
+    reader: Reader,
+    chunks: Vec<(String, i64, Arc<Vec<u8>>)>,
+}
+
 pub struct FastaGenome {
     display: String,
-    reader: Mutex<Reader>,
+    reader: Mutex<ChunkedReader>,
     /// Sequence names and lengths from the index.
     lengths: Vec<(String, i64)>,
 }
@@ -80,7 +86,10 @@ impl FastaGenome {
             .collect();
         Ok(FastaGenome {
             display,
-            reader: Mutex::new(reader),
+            reader: Mutex::new(ChunkedReader {
+                reader,
+                chunks: Vec::new(),
+            }),
             lengths,
         })
     }
@@ -118,32 +127,60 @@ impl FastaGenome {
     }
 }
 
+/// Sequence is read in aligned chunks of this many bases and the last few
+/// kept: input variants come sorted, so neighbours share a chunk instead of
+/// each paying a seek and a parse.
+const CHUNK: i64 = 1 << 16;
+const CHUNKS_KEPT: usize = 8;
+
+impl FastaGenome {
+    /// Chunk `index` of sequence `name` (bases `index * CHUNK + 1` on, up to
+    /// CHUNK of them), read once and then served from the kept chunks.
+    fn chunk(&self, name: &str, length: i64, index: i64) -> Result<Arc<Vec<u8>>> {
+        let mut state = self
+            .reader
+            .lock()
+            .map_err(|_| DataFusionError::Internal("FASTA reader poisoned".into()))?;
+        if let Some((_, _, seq)) = state
+            .chunks
+            .iter()
+            .find(|(n, i, _)| n == name && *i == index)
+        {
+            return Ok(seq.clone());
+        }
+        let fail = |e: &dyn std::fmt::Display| {
+            DataFusionError::Execution(format!("annotate_vep(): {}: {e}", self.display))
+        };
+        let position = |p: i64| Position::try_from(p as usize).map_err(|e| fail(&e));
+        let (start, end) = (index * CHUNK + 1, ((index + 1) * CHUNK).min(length));
+        let region = Region::new(name, position(start)?..=position(end)?);
+        let record = state.reader.query(&region).map_err(|e| fail(&e))?;
+        let seq = Arc::new(record.sequence().as_ref().to_ascii_uppercase());
+        if state.chunks.len() >= CHUNKS_KEPT {
+            state.chunks.remove(0);
+        }
+        state.chunks.push((name.to_string(), index, seq.clone()));
+        Ok(seq)
+    }
+}
+
 impl Genome for FastaGenome {
     fn fetch(&self, names: &[&str], start: i64, end: i64) -> Result<Option<Window>> {
         let Some((name, length)) = self.name_of(names) else {
             return Ok(None);
         };
         let (start, end) = (start.max(1), end.min(length));
-        if start > end {
-            return Ok(Some(Window {
-                start,
-                seq: Vec::new(),
-            }));
+        let mut seq = Vec::with_capacity((end - start + 1).max(0) as usize);
+        if start <= end {
+            for index in (start - 1) / CHUNK..=(end - 1) / CHUNK {
+                let chunk = self.chunk(&name, length, index)?;
+                let first = index * CHUNK + 1;
+                let from = (start.max(first) - first) as usize;
+                let to = (end.min(first + chunk.len() as i64 - 1) - first) as usize;
+                seq.extend_from_slice(&chunk[from..=to]);
+            }
         }
-        let fail = |e: &dyn std::fmt::Display| {
-            DataFusionError::Execution(format!("annotate_vep(): {}: {e}", self.display))
-        };
-        let position = |p: i64| Position::try_from(p as usize).map_err(|e| fail(&e));
-        let region = Region::new(name.as_str(), position(start)?..=position(end)?);
-        let mut reader = self
-            .reader
-            .lock()
-            .map_err(|_| DataFusionError::Internal("FASTA reader poisoned".into()))?;
-        let record = reader.query(&region).map_err(|e| fail(&e))?;
-        Ok(Some(Window {
-            start,
-            seq: record.sequence().as_ref().to_ascii_uppercase(),
-        }))
+        Ok(Some(Window { start, seq }))
     }
 }
 
