@@ -8,7 +8,8 @@ compared with VEP's file:
 - VCF: the ``CSQ`` header line, the input's header lines, every record (all columns but INFO
   byte for byte), every CSQ entry and every field of it, in VEP's order.
 - Tab: the ``##`` header lines (but the run-specific ones: program line, time, paths, command
-  line), the column line, every row and field in VEP's order.
+  line), the column line, every row and field in VEP's order; also ``--everything`` on the
+  RefSeq, merged and Sereal caches (``<stem>.<cache>.everything.txt``).
 
 Entries and rows are compared in VEP's order (MotifFeature entries too: VEP lists them by the
 funcgen ``dbID`` as text). Each comparison prints its numbers.
@@ -59,6 +60,18 @@ STEMS = [
     "test_not_ordered",
 ]
 TAB_KINDS = {"default": [], "everything": ["--everything"], "pick": ["--everything", "--pick"]}
+# `--tab --everything` on the other caches: expected/<stem>.<name>.everything.txt.
+OTHER_CACHES = {
+    "refseq": VEP_DIR / "cache" / "homo_sapiens_refseq" / "84_GRCh38",
+    "merged": VEP_DIR / "cache" / "homo_sapiens_merged" / "84_GRCh38",
+    "sereal": VEP_DIR / "cache" / "sereal" / "homo_sapiens" / "84_GRCh38",
+}
+OTHER_CASES = [
+    (stem, name)
+    for name in OTHER_CACHES
+    for stem in ("test", "testMT")
+    if (EXPECTED_DIR / f"{stem}.{name}.everything.txt").exists()
+]
 
 # Header lines naming the program, time, paths or command line: VEP's and ours differ there.
 RUN_SPECIFIC_TAB = (
@@ -111,6 +124,9 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         for kind, flags in TAB_KINDS.items():
             out = tmp / f"{stem}.{kind}.txt"
             jobs[out.name] = [vcf_path(stem), "--cache", CACHE, *flags, "-o", out]
+    for stem, name in OTHER_CASES:
+        out = tmp / f"{stem}.{name}.everything.txt"
+        jobs[out.name] = [vcf_path(stem), "--cache", OTHER_CACHES[name], "--everything", "-o", out]
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda a: run_annotate(*a), jobs.values()))
     return {name: tmp / name for name in jobs}
@@ -166,6 +182,7 @@ def test_vcf_is_veps(outputs: dict[str, Path], stem: str) -> None:
 
 
 TAB_CASES = [(stem, kind) for stem in STEMS for kind in TAB_KINDS]
+TAB_CASES += [(stem, f"{name}.everything") for stem, name in OTHER_CASES]
 
 
 @pytest.mark.parametrize(("stem", "kind"), TAB_CASES, ids=[f"{s}.{k}" for s, k in TAB_CASES])
