@@ -28,12 +28,14 @@ use super::fasta::{WithGenome, hgvs_settings, reference_matches};
 use super::output::{OutRow, build_batch, output_schema};
 use super::pick::{per_gene, pick};
 use super::rows::{FeatureSource, Settings, variant_rows_with};
+use super::sv::{MAX_SV_SIZE, SvColumns, SvInfo, SvRecord, is_structural, read_sv, sv_rows};
 use crate::args::{Options, string_arg, table_arg};
 
 const NAME: &str = "annotate_vep";
 const USAGE: &str = "annotate_vep('<variants table>', '<vep cache>' [, 'pick=true', 'per_gene=true', \
                      'canonical_only=true', 'distance=5000', 'check_existing=true', 'everything=true', \
-                     'fasta=<FASTA table>', 'hgvs=true', 'hgvsg=true', 'shift_hgvs=false', 'check_ref=true'])";
+                     'fasta=<FASTA table>', 'hgvs=true', 'hgvsg=true', 'shift_hgvs=false', 'check_ref=true', \
+                     'max_sv_size=10000000'])";
 const KNOWN: &[&str] = &[
     "pick",
     "per_gene",
@@ -47,6 +49,7 @@ const KNOWN: &[&str] = &[
     "hgvsg",
     "shift_hgvs",
     "check_ref",
+    "max_sv_size",
 ];
 
 /// How rows are chosen and what is looked up.
@@ -56,6 +59,8 @@ pub struct AnnotateOptions {
     pub pick: bool,
     pub per_gene: bool,
     pub check_existing: bool,
+    /// Structural variants longer than this are skipped (`--max_sv_size`).
+    pub max_sv_size: i64,
 }
 
 impl AnnotateOptions {
@@ -70,6 +75,10 @@ impl AnnotateOptions {
         if pick && per_gene {
             return plan_err!("{NAME}(): options pick and per_gene exclude each other");
         }
+        let max_sv_size = opts.int("max_sv_size", MAX_SV_SIZE)?;
+        if max_sv_size < 0 {
+            return plan_err!("{NAME}(): option max_sv_size must be 0 or more, got {max_sv_size}");
+        }
         Ok(AnnotateOptions {
             settings: Settings {
                 distance,
@@ -79,6 +88,7 @@ impl AnnotateOptions {
             pick,
             per_gene,
             check_existing: opts.bool("check_existing", everything)?,
+            max_sv_size,
         })
     }
 }
@@ -138,6 +148,8 @@ struct InputColumns {
     alt: usize,
     id: Option<usize>,
     zero_based: bool,
+    /// END/SVTYPE/SVLEN, read for structural records.
+    sv: SvColumns,
 }
 
 impl InputColumns {
@@ -159,6 +171,7 @@ impl InputColumns {
             alt: need("alt")?,
             id: col("id"),
             zero_based,
+            sv: SvColumns::find(schema),
         })
     }
 }
@@ -380,6 +393,7 @@ impl Job {
         let reference = strings(batch, c.reference)?;
         let alt = strings(batch, c.alt)?;
         let id = c.id.map(|i| strings(batch, i)).transpose()?;
+        let sv = c.sv.decode(batch)?;
         let mut out: Vec<OutRow> = Vec::new();
         for row in 0..batch.num_rows() {
             if chrom.is_null(row) || start.is_null(row) || reference.is_null(row) {
@@ -387,6 +401,51 @@ impl Job {
             }
             let pos = start.value(row) + i64::from(c.zero_based);
             let alt_text = (!alt.is_null(row)).then(|| alt.value(row));
+            // Symbolic ALTs and breakends: VEP's structural variant path.
+            let alts: Vec<&str> = alt_text.unwrap_or("").split(',').map(str::trim).collect();
+            let svtype = sv.svtype(row);
+            if is_structural(reference.value(row), &alts, svtype.as_deref()) {
+                let name = chrom.value(row);
+                let Some(cache_chrom) = self.source.chromosome(name) else {
+                    continue;
+                };
+                let values = sv.values(row, pos, reference.value(row).len() as i64);
+                let info = SvInfo {
+                    svtype: values.svtype.as_deref(),
+                    end: values.end,
+                    svlen: values.svlen,
+                };
+                let record = read_sv(
+                    pos,
+                    reference.value(row),
+                    &alts,
+                    info,
+                    self.options.max_sv_size,
+                );
+                // VEP warns and writes nothing for a skipped structural record.
+                let SvRecord::Annotate(variant) = record else {
+                    continue;
+                };
+                let id = id
+                    .as_ref()
+                    .and_then(|a| (!a.is_null(row)).then(|| a.value(row)));
+                let mut rows = sv_rows(
+                    self.source.as_ref(),
+                    &cache_chrom,
+                    name,
+                    id,
+                    &variant,
+                    &self.options.settings,
+                    row,
+                )?;
+                if self.options.pick {
+                    rows = pick(rows);
+                } else if self.options.per_gene {
+                    rows = per_gene(rows);
+                }
+                out.extend(rows);
+                continue;
+            }
             // Non-variant, symbolic and malformed records get no rows, as
             // VEP skips them (with a warning) rather than failing the run.
             let Ok(variant) = VepVariant::from_vcf(pos, reference.value(row), alt_text) else {

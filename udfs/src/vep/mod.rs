@@ -13,7 +13,8 @@
 //! known variants and frequencies; pick.rs: pick/per_gene; cache.rs: the
 //! served cache behind a name; function.rs: the table function and its
 //! execution node; scalar.rs: the scalar form; csq.rs: VEP's VCF CSQ field
-//! and tab columns for the options; csq_function.rs: `annotate_vep_csq`.
+//! and tab columns for the options; csq_function.rs: `annotate_vep_csq`;
+//! sv/: structural variants (symbolic ALTs, breakends).
 
 pub mod alleles;
 pub mod annotate;
@@ -32,6 +33,7 @@ pub mod pick;
 pub mod rows;
 pub mod scalar;
 pub mod sift;
+pub mod sv;
 pub mod transcript;
 
 #[cfg(test)]

@@ -1,0 +1,294 @@
+//! VEP's consequence predicates for structural variants
+//! (Utils::VariationEffect, the StructuralVariationFeature branches, and the
+//! OverlapConsequences whose variant_feature_class admits SVs): splice,
+//! synonymous/missense/stop_gained and other sequence-only terms never apply.
+
+use super::super::consequence::Term;
+use super::super::transcript::{TxView, overlap};
+use super::parse::SvVariant;
+
+/// deletion(): the class says deletion or loss.
+pub fn deletion(class: &str) -> bool {
+    let c = class.to_ascii_lowercase();
+    c.contains("deletion") || c.contains("loss")
+}
+
+/// duplication() or tandem_duplication().
+fn duplication(class: &str) -> bool {
+    class.to_ascii_lowercase().contains("duplication")
+}
+
+/// copy_number_gain(): duplications or a class saying gain.
+pub fn copy_number_gain(class: &str) -> bool {
+    duplication(class) || class.to_ascii_lowercase().contains("gain")
+}
+
+fn copy_number_loss(class: &str) -> bool {
+    class.to_ascii_lowercase().contains("loss")
+}
+
+/// insertion(): duplications, insertions and gains.
+fn insertion(class: &str) -> bool {
+    let c = class.to_ascii_lowercase();
+    duplication(class) || c.contains("insertion") || c.contains("gain")
+}
+
+fn complete_overlap(v: &SvVariant, start: i64, end: i64) -> bool {
+    v.start <= start && v.end >= end
+}
+
+fn complete_within(v: &SvVariant, start: i64, end: i64) -> bool {
+    v.start >= start && v.end <= end
+}
+
+fn partial_overlap(v: &SvVariant, start: i64, end: i64) -> bool {
+    overlap(v.start, v.end, start, end)
+        && !complete_overlap(v, start, end)
+        && (v.end > end || v.start < start)
+}
+
+/// The terms every feature type shares: ablation/amplification (with the
+/// feature's own term), feature_elongation and feature_truncation.
+fn feature_terms(
+    v: &SvVariant,
+    start: i64,
+    end: i64,
+    ablation: Term,
+    amplification: Term,
+) -> Vec<Term> {
+    let mut terms = Vec::new();
+    if complete_overlap(v, start, end) && deletion(v.class) {
+        terms.push(ablation);
+    }
+    if complete_overlap(v, start, end) && copy_number_gain(v.class) {
+        terms.push(amplification);
+    }
+    if complete_within(v, start, end) && (copy_number_gain(v.class) || insertion(v.class)) {
+        terms.push(Term::FeatureElongation);
+    }
+    if (partial_overlap(v, start, end) || complete_within(v, start, end))
+        && (copy_number_loss(v.class) || deletion(v.class))
+    {
+        terms.push(Term::FeatureTruncation);
+    }
+    terms
+}
+
+/// A regulatory feature's terms for an SV overlapping it.
+pub fn regulatory_terms(v: &SvVariant, start: i64, end: i64) -> Vec<Term> {
+    let mut terms = feature_terms(
+        v,
+        start,
+        end,
+        Term::RegulatoryRegionAblation,
+        Term::RegulatoryRegionAmplification,
+    );
+    terms.push(Term::RegulatoryRegion);
+    terms.sort();
+    terms
+}
+
+/// A motif feature's terms for an SV overlapping it.
+pub fn motif_terms(v: &SvVariant, start: i64, end: i64) -> Vec<Term> {
+    let mut terms = feature_terms(v, start, end, Term::TfbsAblation, Term::TfbsAmplification);
+    terms.push(Term::TfBindingSite);
+    terms.sort();
+    terms
+}
+
+/// Up/downstream of a transcript within `distance` (VEP's _upstream/_downstream).
+pub fn flank_term(v: &SvVariant, tx: &TxView, distance: i64) -> Option<Term> {
+    let tr = &tx.tr;
+    let before = v.end >= tr.start - distance && v.end < tr.start;
+    let after = v.start <= tr.end + distance && v.start > tr.end;
+    let (up, down) = if tr.strand >= 0 {
+        (before, after)
+    } else {
+        (after, before)
+    };
+    if up {
+        Some(Term::Upstream)
+    } else if down {
+        Some(Term::Downstream)
+    } else {
+        None
+    }
+}
+
+/// The terms of an SV overlapping transcript `tx`, by rank.
+pub fn transcript_terms(v: &SvVariant, tx: &TxView) -> Vec<Term> {
+    let tr = &tx.tr;
+    let (s, e) = (v.start, v.end);
+    let mut terms = feature_terms(
+        v,
+        tr.start,
+        tr.end,
+        Term::TranscriptAblation,
+        Term::TranscriptAmplification,
+    );
+    let in_exon = tx.exons.iter().any(|x| overlap(s, e, x.start, x.end));
+    let mut frameshift_intron = false;
+    let mut intronic = false;
+    for i in tx.introns.iter().filter(|i| overlap(s, e, i.start, i.end)) {
+        if i.frameshift {
+            frameshift_intron = true;
+        } else if overlap(s, e, i.start + 2, i.end - 2) {
+            intronic = true;
+        }
+    }
+    if intronic {
+        terms.push(Term::Intron);
+    }
+    let within_cdna = in_exon || frameshift_intron;
+    match &tx.coding {
+        Some(c) => {
+            let (cs, ce) = (c.genomic_start, c.genomic_end);
+            let before = overlap(s, e, tr.start, cs - 1);
+            let after = overlap(s, e, ce + 1, tr.end);
+            let (five, three) = if tr.strand >= 0 {
+                (before, after)
+            } else {
+                (after, before)
+            };
+            if five && within_cdna {
+                terms.push(Term::FivePrimeUtr);
+            }
+            if three && within_cdna {
+                terms.push(Term::ThreePrimeUtr);
+            }
+            let within_cds = tx
+                .exons
+                .iter()
+                .any(|x| overlap(s, e, x.start.max(cs), x.end.min(ce)))
+                || (frameshift_intron && overlap(s, e, cs, ce));
+            if within_cds {
+                let (start_codon, stop_codon) = if tr.strand >= 0 {
+                    ((cs, cs + 2), (ce - 2, ce))
+                } else {
+                    ((ce - 2, ce), (cs, cs + 2))
+                };
+                if overlap(start_codon.0, start_codon.1, s, e) {
+                    terms.push(Term::StartLost);
+                }
+                if deletion(v.class) && overlap(stop_codon.0, stop_codon.1, s, e) {
+                    terms.push(Term::StopLost);
+                }
+                // frameshift(): a deletion inside one exon whose length is
+                // not a multiple of three.
+                let frameshift = (deletion(v.class) || copy_number_loss(v.class))
+                    && tx.exons.iter().any(|x| complete_within(v, x.start, x.end))
+                    && (e - s + 1) % 3 != 0;
+                if frameshift {
+                    terms.push(Term::Frameshift);
+                } else {
+                    terms.push(Term::CodingSequence);
+                }
+            }
+        }
+        None => {
+            if in_exon {
+                terms.push(Term::NonCodingTranscriptExon);
+            } else {
+                terms.push(Term::NonCodingTranscript);
+            }
+        }
+    }
+    if tr.biotype == "nonsense_mediated_decay" {
+        terms.push(Term::NmdTranscript);
+    }
+    terms.sort();
+    terms.dedup();
+    terms
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::vep::transcript::tests::minus_strand;
+
+    fn v(start: i64, end: i64, class: &'static str) -> SvVariant {
+        SvVariant {
+            start,
+            end,
+            class,
+            allele_string: String::new(),
+        }
+    }
+
+    #[test]
+    fn class_predicates() {
+        assert!(deletion("deletion") && deletion("copy_number_loss") && deletion("Alu_deletion"));
+        assert!(!deletion("duplication"));
+        assert!(copy_number_gain("tandem_duplication") && copy_number_gain("duplication"));
+        assert!(!copy_number_gain("copy_number_variation") && !copy_number_gain("insertion"));
+        assert!(insertion("insertion") && insertion("duplication") && !insertion("inversion"));
+    }
+
+    #[test]
+    fn feature_level_terms() {
+        // A deletion covering the whole feature ablates it.
+        assert_eq!(
+            regulatory_terms(&v(100, 300, "deletion"), 150, 250),
+            vec![Term::RegulatoryRegionAblation, Term::RegulatoryRegion]
+        );
+        // Inside it: truncation; partly over it: truncation.
+        assert_eq!(
+            regulatory_terms(&v(160, 200, "deletion"), 150, 250),
+            vec![Term::FeatureTruncation, Term::RegulatoryRegion]
+        );
+        assert_eq!(
+            motif_terms(&v(100, 200, "deletion"), 150, 250),
+            vec![Term::FeatureTruncation, Term::TfBindingSite]
+        );
+        // A duplication covering it amplifies it; inside it elongates it.
+        assert_eq!(
+            motif_terms(&v(100, 300, "duplication"), 150, 250),
+            vec![Term::TfbsAmplification, Term::TfBindingSite]
+        );
+        assert_eq!(
+            regulatory_terms(&v(160, 200, "insertion"), 150, 250),
+            vec![Term::FeatureElongation, Term::RegulatoryRegion]
+        );
+        // Inversions and unspecified CNVs only overlap.
+        assert_eq!(
+            regulatory_terms(&v(100, 300, "inversion"), 150, 250),
+            vec![Term::RegulatoryRegion]
+        );
+    }
+
+    #[test]
+    fn transcript_level_terms() {
+        let tx = TxView::new(Arc::new(minus_strand()));
+        let (ts, te) = (tx.tr.start, tx.tr.end);
+        assert_eq!(
+            transcript_terms(&v(ts - 10, te + 10, "deletion"), &tx)[0],
+            Term::TranscriptAblation
+        );
+        assert!(
+            transcript_terms(&v(ts - 10, te + 10, "tandem_duplication"), &tx)
+                .contains(&Term::TranscriptAmplification)
+        );
+        let partial = transcript_terms(&v(ts - 10, ts + 5, "deletion"), &tx);
+        assert!(partial.contains(&Term::FeatureTruncation));
+        assert!(!partial.contains(&Term::TranscriptAblation));
+        let inv = transcript_terms(&v(ts - 10, te + 10, "inversion"), &tx);
+        assert!(
+            !inv.contains(&Term::TranscriptAblation) && !inv.contains(&Term::FeatureTruncation)
+        );
+        // Flanks: a minus-strand transcript's upstream lies after its end.
+        assert_eq!(
+            flank_term(&v(te + 100, te + 200, "deletion"), &tx, 5000),
+            Some(Term::Upstream)
+        );
+        assert_eq!(
+            flank_term(&v(ts - 200, ts - 100, "deletion"), &tx, 5000),
+            Some(Term::Downstream)
+        );
+        assert_eq!(
+            flank_term(&v(ts - 9000, ts - 6000, "deletion"), &tx, 5000),
+            None
+        );
+    }
+}
