@@ -4,7 +4,7 @@
 //! synonymous/missense/stop_gained and other sequence-only terms never apply.
 
 use super::super::consequence::Term;
-use super::super::transcript::{TxView, overlap};
+use super::super::transcript::{TxView, ends, overlap, peptide_pieces};
 use super::parse::SvVariant;
 
 /// deletion(): the class says deletion or loss.
@@ -201,6 +201,32 @@ pub fn transcript_terms(v: &SvVariant, tx: &TxView) -> Vec<Term> {
     terms
 }
 
+/// Start/end pairs of one span in a transcript's coordinates.
+pub type Span = (Option<i64>, Option<i64>);
+
+/// cDNA, CDS and protein positions of an SV in a transcript, as
+/// TranscriptStructuralVariationAllele_to_output_hash writes them: cDNA when
+/// the SV touches an exon, CDS and protein when it touches the coding
+/// region; an end outside the transcript's exons is unknown (`?`).
+pub fn transcript_positions(v: &SvVariant, tx: &TxView) -> (Span, Span, Span) {
+    let (s, e) = (v.start, v.end);
+    if !tx.exons.iter().any(|x| overlap(s, e, x.start, x.end)) {
+        return ((None, None), (None, None), (None, None));
+    }
+    let cdna = tx.cdna_pieces(s, e);
+    let coding = tx.coding.as_ref().is_some_and(|c| {
+        tx.exons
+            .iter()
+            .any(|x| overlap(s, e, x.start.max(c.genomic_start), x.end.min(c.genomic_end)))
+    });
+    if !coding {
+        return (ends(&cdna), (None, None), (None, None));
+    }
+    let cds = tx.cds_pieces(&cdna);
+    let tl = peptide_pieces(&cds);
+    (ends(&cdna), ends(&cds), ends(&tl))
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -290,5 +316,16 @@ mod tests {
             flank_term(&v(ts - 9000, ts - 6000, "deletion"), &tx, 5000),
             None
         );
+        // Over the whole transcript both ends fall outside its exons.
+        let whole = transcript_positions(&v(ts - 10, te + 10, "deletion"), &tx);
+        assert_eq!(whole.0, (None, None));
+        // Inside one exon: both ends map, in cDNA order.
+        let x = tx.exons[0];
+        let (cdna, _, _) = transcript_positions(&v(x.start + 1, x.start + 2, "deletion"), &tx);
+        let (a, b) = (
+            tx.cdna_of(x.start + 1).unwrap(),
+            tx.cdna_of(x.start + 2).unwrap(),
+        );
+        assert_eq!(cdna, (Some(a.min(b)), Some(a.max(b))));
     }
 }

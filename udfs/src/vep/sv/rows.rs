@@ -1,7 +1,7 @@
 //! Every output row of one structural variant, as VEP's OutputFactory
 //! writes StructuralVariationOverlapAlleles: Allele and VARIANT_CLASS are the
-//! SO class, transcript rows carry the transcript's fields (no cDNA/CDS
-//! positions or codons), regulatory and motif rows name the feature only,
+//! SO class, transcript rows carry the transcript's fields and cDNA/CDS/
+//! protein positions (no codons or amino acids), regulatory and motif rows name the feature only,
 //! and an SV near no transcript gets one intergenic row.
 
 use datafusion::common::Result;
@@ -11,7 +11,9 @@ use super::super::consequence::Term;
 use super::super::output::{OutRow, transcript_fields};
 use super::super::rows::{FeatureSource, Settings};
 use super::super::transcript::overlap;
-use super::effects::{flank_term, motif_terms, regulatory_terms, transcript_terms};
+use super::effects::{
+    flank_term, motif_terms, regulatory_terms, transcript_positions, transcript_terms,
+};
 use super::parse::SvVariant;
 
 /// `ID`, else `chrom_start_allele string` (Parser::validate_vf's name).
@@ -64,8 +66,12 @@ pub fn sv_rows(
     for tx in &transcripts {
         let tr = &tx.tr;
         let tva = if overlap(v.start, v.end, tr.start, tr.end) {
+            let (cdna, cds, protein) = transcript_positions(v, tx);
             TvaRow {
                 terms: transcript_terms(v, tx),
+                cdna,
+                cds,
+                protein,
                 ..Default::default()
             }
         } else {
