@@ -414,6 +414,8 @@ impl Job {
                     svtype: values.svtype.as_deref(),
                     end: values.end,
                     svlen: values.svlen,
+                    chr2: values.chr2.as_deref(),
+                    end2: values.end2,
                 };
                 let record = read_sv(
                     pos,

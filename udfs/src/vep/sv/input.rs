@@ -1,6 +1,7 @@
 //! The INFO values VEP reads for structural records, from a VCF table's
 //! columns: `end` (INFO END when the record has one, else POS + len(REF) - 1),
-//! `SVTYPE` and `SVLEN` (INFO fields keep their names as columns).
+//! `SVTYPE`, `SVLEN`, and a breakend mate's `CHR2`/`END2` (INFO fields keep
+//! their names as columns).
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::cast;
@@ -13,6 +14,8 @@ pub struct SvColumns {
     end: Option<usize>,
     svtype: Option<usize>,
     svlen: Option<usize>,
+    chr2: Option<usize>,
+    end2: Option<usize>,
 }
 
 /// One batch's SV columns, decoded once.
@@ -20,6 +23,8 @@ pub struct SvBatch {
     end: Option<ArrayRef>,
     svtype: Option<ArrayRef>,
     svlen: Option<ArrayRef>,
+    chr2: Option<ArrayRef>,
+    end2: Option<ArrayRef>,
 }
 
 /// One record's SV INFO values.
@@ -28,6 +33,8 @@ pub struct SvValues {
     pub svtype: Option<String>,
     pub end: Option<i64>,
     pub svlen: Option<i64>,
+    pub chr2: Option<String>,
+    pub end2: Option<i64>,
 }
 
 impl SvColumns {
@@ -37,6 +44,8 @@ impl SvColumns {
             end: col("end"),
             svtype: col("SVTYPE").or_else(|| col("svtype")),
             svlen: col("SVLEN").or_else(|| col("svlen")),
+            chr2: col("CHR2").or_else(|| col("chr2")),
+            end2: col("END2").or_else(|| col("end2")),
         }
     }
 
@@ -52,13 +61,16 @@ impl SvColumns {
             })
             .transpose()
         };
+        let text = |i: Option<usize>| -> Result<Option<ArrayRef>> {
+            Ok(i.map(|i| cast(batch.column(i), &DataType::Utf8))
+                .transpose()?)
+        };
         Ok(SvBatch {
             end: int(self.end)?,
-            svtype: self
-                .svtype
-                .map(|i| cast(batch.column(i), &DataType::Utf8))
-                .transpose()?,
+            svtype: text(self.svtype)?,
             svlen: int(self.svlen)?,
+            chr2: text(self.chr2)?,
+            end2: int(self.end2)?,
         })
     }
 }
@@ -84,11 +96,15 @@ fn first_int(a: &ArrayRef, row: usize) -> Option<i64> {
     }
 }
 
+fn text_value(a: Option<&ArrayRef>, row: usize) -> Option<String> {
+    let a = a?;
+    (!a.is_null(row)).then(|| a.as_string::<i32>().value(row).to_string())
+}
+
 impl SvBatch {
     /// The SVTYPE of `row`, if any.
     pub fn svtype(&self, row: usize) -> Option<String> {
-        let a = self.svtype.as_ref()?;
-        (!a.is_null(row)).then(|| a.as_string::<i32>().value(row).to_string())
+        text_value(self.svtype.as_ref(), row)
     }
 
     /// SVTYPE, INFO END and SVLEN of a record at 1-based `pos` with `ref_len`
@@ -104,6 +120,8 @@ impl SvBatch {
             svtype: self.svtype(row),
             end,
             svlen: self.svlen.as_ref().and_then(|a| first_int(a, row)),
+            chr2: text_value(self.chr2.as_ref(), row),
+            end2: self.end2.as_ref().and_then(|a| first_int(a, row)),
         }
     }
 }

@@ -32,6 +32,9 @@ pub struct SvInfo<'a> {
     pub end: Option<i64>,
     /// The first SVLEN value.
     pub svlen: Option<i64>,
+    /// CHR2 and END2: a breakend's mate (Manta and others).
+    pub chr2: Option<&'a str>,
+    pub end2: Option<i64>,
 }
 
 /// VEP's default `--max_sv_size`.
@@ -169,19 +172,33 @@ pub fn read_sv(
         } else {
             pos
         };
-    let end = match (info.end, info.svlen) {
-        (Some(end), _) => end,
-        (None, Some(len)) => start + len.abs() - 1,
-        (None, None) => start + reference.len() as i64 - 1,
-    };
     let joined = alts.join("/");
     let kind = info.svtype.filter(|t| !t.is_empty()).unwrap_or(&joined);
     let Some(class) = so_term(kind) else {
         return SvRecord::Skip(format!("{kind} type is not supported"));
     };
+    let breakpoint = class.contains("breakpoint");
+    // A breakend's INFO END names its mate's position (Manta), not its end.
+    let info_end = if breakpoint { None } else { info.end };
+    let end = match (info_end, info.svlen) {
+        (Some(end), _) => end,
+        (None, Some(len)) => start + len.abs() - 1,
+        (None, None) => start + reference.len() as i64 - 1,
+    };
     let mut allele_string = joined.clone();
-    if class == "chromosome_breakpoint" && !(joined.starts_with('.') || joined.ends_with('.')) {
-        allele_string = format!("{reference}/{joined}");
+    if breakpoint {
+        if let (Some(chr2), Some(mate)) = (info.chr2, info.end2.or(info.end)) {
+            let bare = joined.trim_start_matches('<').trim_end_matches('>');
+            let head = if bare.eq_ignore_ascii_case("BND") {
+                "N".to_string()
+            } else {
+                format!("{joined}/N")
+            };
+            allele_string = format!("{head}[{chr2}:{mate}[");
+        }
+        if !(allele_string.starts_with('.') || allele_string.ends_with('.')) {
+            allele_string = format!("{reference}/{allele_string}");
+        }
     }
     if start >= end && class.to_ascii_lowercase().contains("del") {
         return SvRecord::Skip("deletion looks incomplete".into());
@@ -278,6 +295,15 @@ mod tests {
             svtype: Some("BND"),
             ..Default::default()
         };
+        let manta = SvInfo {
+            svtype: Some("BND"),
+            end: Some(5000),
+            chr2: Some("22"),
+            ..Default::default()
+        };
+        let m = sv(100, "A", "<BND>", manta);
+        assert_eq!((m.start, m.end), (101, 101));
+        assert_eq!(m.allele_string, "A/N[22:5000[");
         let dot = sv(100, "A", ".A", bnd);
         assert_eq!(
             (dot.class, dot.allele_string.as_str()),
