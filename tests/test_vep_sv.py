@@ -217,3 +217,13 @@ def test_max_sv_size(server: Served, rows: str, layout: dict[str, Any]) -> None:
     assert by_id(out, "del_all") == [] and by_id(out, "dup_all") == []
     # The server keeps serving.
     assert query(server.uri, "SELECT 1 AS one") == [{"one": 1}]
+
+
+def test_csq_on_structural_records(server: Served, rows: str) -> None:
+    # The VCF-shaped form keeps every input record; SVs carry their class as the CSQ allele.
+    out = {
+        r["id"]: r["csq"]
+        for r in query(server.uri, f"SELECT id, csq FROM annotate_vep_csq('{rows}', 'vep')")
+    }
+    assert out["del_all"].startswith("deletion|")
+    assert out["foo"] is None and out["single"] is None and out["unknown"] is None
