@@ -4,7 +4,7 @@
 //! synonymous/missense/stop_gained and other sequence-only terms never apply.
 
 use super::super::consequence::Term;
-use super::super::transcript::{TxView, ends, overlap, peptide_pieces};
+use super::super::transcript::{Piece, TxView, ends, overlap, peptide_pieces};
 use super::parse::SvVariant;
 
 /// deletion(): the class says deletion or loss.
@@ -178,9 +178,23 @@ pub fn transcript_terms(v: &SvVariant, tx: &TxView) -> Vec<Term> {
                 let frameshift = (deletion(v.class) || copy_number_loss(v.class))
                     && tx.exons.iter().any(|x| complete_within(v, x.start, x.end))
                     && (e - s + 1) % 3 != 0;
+                // inframe_deletion(): a deletion inside one exon, mapping to one
+                // CDS stretch, whose length is a multiple of three
+                // (inframe_insertion() is never true for an SV).
+                let inframe = deletion(v.class)
+                    && tx.exons.iter().any(|x| complete_within(v, x.start, x.end))
+                    && (e - s + 1) % 3 == 0
+                    && matches!(
+                        tx.cds_pieces(&tx.cdna_pieces(s, e)).as_slice(),
+                        [Piece::Coord(..)]
+                    );
                 if frameshift {
                     terms.push(Term::Frameshift);
-                } else {
+                }
+                if inframe {
+                    terms.push(Term::InframeDeletion);
+                }
+                if !(frameshift || inframe) {
                     terms.push(Term::CodingSequence);
                 }
             }
@@ -316,6 +330,20 @@ mod tests {
             flank_term(&v(ts - 9000, ts - 6000, "deletion"), &tx, 5000),
             None
         );
+        // Inside a coding exon: 3 bases in frame, 4 a frameshift.
+        let c = tx.coding.as_ref().unwrap();
+        let x = *tx
+            .exons
+            .iter()
+            .find(|x| x.start.max(c.genomic_start) + 10 < x.end.min(c.genomic_end))
+            .unwrap();
+        let at = x.start.max(c.genomic_start) + 2;
+        let three = transcript_terms(&v(at, at + 2, "deletion"), &tx);
+        assert!(three.contains(&Term::InframeDeletion) && !three.contains(&Term::CodingSequence));
+        let four = transcript_terms(&v(at, at + 3, "deletion"), &tx);
+        assert!(four.contains(&Term::Frameshift) && !four.contains(&Term::InframeDeletion));
+        let dup = transcript_terms(&v(at, at + 2, "duplication"), &tx);
+        assert!(dup.contains(&Term::CodingSequence) && dup.contains(&Term::FeatureElongation));
         // Over the whole transcript both ends fall outside its exons.
         let whole = transcript_positions(&v(ts - 10, te + 10, "deletion"), &tx);
         assert_eq!(whole.0, (None, None));
