@@ -111,8 +111,8 @@ def test_design_example_parses_into_the_native_json(tmp_path: Path) -> None:
             "schema": "public",
             "reference": "/data/ref/GRCh38.fa",
             "zero_based": False,
-                "attributes": [],
-                "tags": [],
+            "attributes": [],
+            "tags": [],
         }
     ]
     assert native["vep_caches"] == [{"name": "vep", "path": "/data/vep/homo_sapiens/114_GRCh38"}]
