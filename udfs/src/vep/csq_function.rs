@@ -7,26 +7,17 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use async_trait::async_trait;
-use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl};
-use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::{DataFusionError, Result, TableReference, plan_err};
-use datafusion::datasource::{TableProvider, TableType};
+use datafusion::datasource::TableProvider;
 use datafusion::execution::session_state::SessionState;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::Expr;
-use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
-use futures::StreamExt;
-use genoflight_catalog::scan::bounded_properties;
 use genoflight_catalog::vep::table::{VepCache, VepCacheTable};
 
+use super::batch_map::{BatchMap, MapTable};
 use super::csq::{FieldFlags, csq_description, csq_value, vcf_fields};
 use super::function::{Job, annotator};
 use super::output::OutRow;
@@ -125,160 +116,45 @@ impl TableFunctionImpl for AnnotateVepCsqFunction {
                 .with_metadata(HashMap::from([("description".to_string(), description)])),
         );
         let schema = Arc::new(Schema::new(fields).with_metadata(input_schema.metadata().clone()));
-        Ok(Arc::new(CsqTable {
-            schema,
-            input,
-            job: Arc::new(job),
-            format: Arc::new(format),
-        }))
+        let map = CsqMap { job, format };
+        Ok(Arc::new(MapTable::new(schema, input, Arc::new(map))))
     }
 }
 
-struct CsqTable {
-    schema: SchemaRef,
-    input: Arc<dyn TableProvider>,
-    job: Arc<Job>,
-    format: Arc<CsqFormat>,
+/// A batch of records and its `csq` column.
+struct CsqMap {
+    job: Job,
+    format: CsqFormat,
 }
 
-impl fmt::Debug for CsqTable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CsqTable")
-            .field("fields", &self.format.fields.len())
-            .finish()
-    }
-}
-
-#[async_trait]
-impl TableProvider for CsqTable {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::View
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
-        _limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let input = self.input.scan(state, None, &[], None).await?;
-        let projection: Vec<usize> = projection
-            .cloned()
-            .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
-        let projected = Arc::new(self.schema.project(&projection)?);
-        let partitions = input.properties().output_partitioning().partition_count();
-        Ok(Arc::new(CsqExec {
-            properties: bounded_properties(&projected, partitions),
-            input,
-            projected,
-            projection,
-            job: self.job.clone(),
-            format: self.format.clone(),
-        }))
-    }
-}
-
-struct CsqExec {
-    input: Arc<dyn ExecutionPlan>,
-    projected: SchemaRef,
-    projection: Vec<usize>,
-    job: Arc<Job>,
-    format: Arc<CsqFormat>,
-    properties: Arc<PlanProperties>,
-}
-
-impl fmt::Debug for CsqExec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AnnotateVepCsqExec").finish()
-    }
-}
-
-impl DisplayAs for CsqExec {
-    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "AnnotateVepCsqExec: fields={}", self.format.fields.len())
-    }
-}
-
-impl ExecutionPlan for CsqExec {
-    fn name(&self) -> &str {
+impl BatchMap for CsqMap {
+    fn name(&self) -> &'static str {
         "AnnotateVepCsqExec"
     }
 
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
+    fn settings(&self) -> String {
+        format!("fields={}", self.format.fields.len())
     }
 
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![&self.input]
-    }
-
-    fn apply_expressions(
+    fn map(
         &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
-    fn with_new_children(
-        self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let Some(input) = children.into_iter().next() else {
-            return Err(DataFusionError::Internal(
-                "AnnotateVepCsqExec takes one child".into(),
-            ));
-        };
-        let partitions = input.properties().output_partitioning().partition_count();
-        Ok(Arc::new(CsqExec {
-            properties: bounded_properties(&self.projected, partitions),
-            input,
-            projected: self.projected.clone(),
-            projection: self.projection.clone(),
-            job: self.job.clone(),
-            format: self.format.clone(),
-        }))
-    }
-
-    fn execute(
-        &self,
-        partition: usize,
-        context: Arc<TaskContext>,
-    ) -> Result<SendableRecordBatchStream> {
-        let input = self.input.execute(partition, context)?;
-        let (job, format) = (self.job.clone(), self.format.clone());
-        let (projected, projection) = (self.projected.clone(), self.projection.clone());
-        let stream = input.then(move |batch| {
-            let (job, format) = (job.clone(), format.clone());
-            let (projected, projection) = (projected.clone(), projection.clone());
-            async move {
-                let batch = batch?;
-                // Cache reads decompress and decode: off the async threads.
-                tokio::task::spawn_blocking(move || {
-                    let rows = job.rows(&batch)?;
-                    let mut csq = StringBuilder::new();
-                    for value in format.per_record(batch.num_rows(), &rows) {
-                        csq.append_option(value);
-                    }
-                    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-                    columns.push(Arc::new(csq.finish()));
-                    let columns = projection.iter().map(|&i| columns[i].clone()).collect();
-                    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-                    Ok(RecordBatch::try_new_with_options(
-                        projected, columns, &options,
-                    )?)
-                })
-                .await
-                .map_err(|e| DataFusionError::External(Box::new(e)))?
-            }
-        });
-        Ok(Box::pin(RecordBatchStreamAdapter::new(
-            self.projected.clone(),
-            stream,
-        )))
+        batch: &RecordBatch,
+        projection: &[usize],
+        projected: &SchemaRef,
+    ) -> Result<RecordBatch> {
+        let rows = self.job.rows(batch)?;
+        let mut csq = StringBuilder::new();
+        for value in self.format.per_record(batch.num_rows(), &rows) {
+            csq.append_option(value);
+        }
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        columns.push(Arc::new(csq.finish()));
+        let columns = projection.iter().map(|&i| columns[i].clone()).collect();
+        let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        Ok(RecordBatch::try_new_with_options(
+            projected.clone(),
+            columns,
+            &options,
+        )?)
     }
 }

@@ -2,27 +2,19 @@
 //! provider (input columns + VEP's fields), and the execution node that
 //! annotates each input batch on a blocking thread as it streams by.
 
-use std::fmt;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
-use async_trait::async_trait;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl};
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result, plan_err};
-use datafusion::datasource::{TableProvider, TableType};
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::datasource::TableProvider;
 use datafusion::logical_expr::Expr;
-use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
-use futures::StreamExt;
 use genoflight_catalog::coords;
-use genoflight_catalog::scan::bounded_properties;
 
 use super::alleles::VepVariant;
+use super::batch_map::{BatchMap, MapTable};
 use super::cache::resolve_source;
 use super::fasta::{WithGenome, hgvs_settings, reference_matches};
 use super::output::{OutRow, build_batch, output_schema};
@@ -129,13 +121,15 @@ impl TableFunctionImpl for AnnotateVepFunction {
             &raw,
         )?;
         let columns = InputColumns::find(&input.schema(), &table_name)?;
-        Ok(Arc::new(AnnotateVepTable {
-            schema: output_schema(&input.schema()),
-            input,
+        let full = output_schema(&input.schema());
+        let job = Job {
+            projection: (0..full.fields().len()).collect(),
+            full: full.clone(),
             source,
             options: opts,
             columns,
-        }))
+        };
+        Ok(Arc::new(MapTable::new(full, input, Arc::new(job))))
     }
 }
 
@@ -176,165 +170,6 @@ impl InputColumns {
     }
 }
 
-pub struct AnnotateVepTable {
-    schema: SchemaRef,
-    input: Arc<dyn TableProvider>,
-    source: Arc<dyn FeatureSource>,
-    options: AnnotateOptions,
-    columns: InputColumns,
-}
-
-impl fmt::Debug for AnnotateVepTable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AnnotateVepTable")
-            .field("options", &self.options)
-            .finish()
-    }
-}
-
-#[async_trait]
-impl TableProvider for AnnotateVepTable {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::View
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
-        _limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let input = self.input.scan(state, None, &[], None).await?;
-        let projection: Vec<usize> = projection
-            .cloned()
-            .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
-        let projected = Arc::new(self.schema.project(&projection)?);
-        let partitions = input.properties().output_partitioning().partition_count();
-        Ok(Arc::new(AnnotateVepExec {
-            properties: bounded_properties(&projected, partitions),
-            input,
-            full: self.schema.clone(),
-            projected,
-            projection,
-            source: self.source.clone(),
-            options: self.options,
-            columns: self.columns,
-        }))
-    }
-}
-
-pub struct AnnotateVepExec {
-    input: Arc<dyn ExecutionPlan>,
-    full: SchemaRef,
-    projected: SchemaRef,
-    projection: Vec<usize>,
-    source: Arc<dyn FeatureSource>,
-    options: AnnotateOptions,
-    columns: InputColumns,
-    properties: Arc<PlanProperties>,
-}
-
-impl fmt::Debug for AnnotateVepExec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AnnotateVepExec")
-            .field("options", &self.options)
-            .finish()
-    }
-}
-
-impl DisplayAs for AnnotateVepExec {
-    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        let o = &self.options;
-        write!(
-            f,
-            "AnnotateVepExec: distance={}, regulatory={}, pick={}, per_gene={}, canonical_only={}, check_existing={}",
-            o.settings.distance,
-            o.settings.regulatory,
-            o.pick,
-            o.per_gene,
-            o.settings.canonical_only,
-            o.check_existing
-        )
-    }
-}
-
-impl ExecutionPlan for AnnotateVepExec {
-    fn name(&self) -> &str {
-        "AnnotateVepExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![&self.input]
-    }
-
-    fn apply_expressions(
-        &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
-    fn with_new_children(
-        self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let Some(input) = children.into_iter().next() else {
-            return Err(DataFusionError::Internal(
-                "AnnotateVepExec takes one child".into(),
-            ));
-        };
-        let partitions = input.properties().output_partitioning().partition_count();
-        Ok(Arc::new(AnnotateVepExec {
-            properties: bounded_properties(&self.projected, partitions),
-            input,
-            full: self.full.clone(),
-            projected: self.projected.clone(),
-            projection: self.projection.clone(),
-            source: self.source.clone(),
-            options: self.options,
-            columns: self.columns,
-        }))
-    }
-
-    fn execute(
-        &self,
-        partition: usize,
-        context: Arc<TaskContext>,
-    ) -> Result<SendableRecordBatchStream> {
-        let input = self.input.execute(partition, context)?;
-        let job = Arc::new(Job {
-            full: self.full.clone(),
-            projection: self.projection.clone(),
-            source: self.source.clone(),
-            options: self.options,
-            columns: self.columns,
-        });
-        let stream = input.then(move |batch| {
-            let job = job.clone();
-            async move {
-                let batch = batch?;
-                // Cache reads decompress and decode: off the async threads.
-                tokio::task::spawn_blocking(move || job.annotate(&batch))
-                    .await
-                    .map_err(|e| DataFusionError::External(Box::new(e)))?
-            }
-        });
-        Ok(Box::pin(RecordBatchStreamAdapter::new(
-            self.projected.clone(),
-            stream,
-        )))
-    }
-}
-
 /// What annotating one batch needs.
 pub struct Job {
     full: SchemaRef,
@@ -369,6 +204,35 @@ pub fn annotator(
         options: AnnotateOptions::parse(&raw)?,
         columns: InputColumns::find(input, table)?,
     })
+}
+
+impl BatchMap for Job {
+    fn name(&self) -> &'static str {
+        "AnnotateVepExec"
+    }
+
+    fn settings(&self) -> String {
+        let o = &self.options;
+        format!(
+            "distance={}, regulatory={}, pick={}, per_gene={}, canonical_only={}, check_existing={}",
+            o.settings.distance,
+            o.settings.regulatory,
+            o.pick,
+            o.per_gene,
+            o.settings.canonical_only,
+            o.check_existing
+        )
+    }
+
+    fn map(
+        &self,
+        batch: &RecordBatch,
+        projection: &[usize],
+        _projected: &SchemaRef,
+    ) -> Result<RecordBatch> {
+        let out = self.rows(batch)?;
+        build_batch(&self.full, projection, batch, &out)
+    }
 }
 
 impl Job {

@@ -11,13 +11,15 @@
 //! SIFT/PolyPhen matrices; motif.rs: motif fields; hgvs.rs: HGVSc/HGVSp/HGVSg;
 //! fasta.rs: the reference FASTA HGVS reads; existing.rs: co-located
 //! known variants and frequencies; pick.rs: pick/per_gene; cache.rs: the
-//! served cache behind a name; function.rs: the table function and its
-//! execution node; scalar.rs: the scalar form; csq.rs: VEP's VCF CSQ field
+//! served cache behind a name; function.rs: the table function and the
+//! annotation of a batch; batch_map.rs: the view and execution node both
+//! table functions share; scalar.rs: the scalar form; csq.rs: VEP's VCF CSQ field
 //! and tab columns for the options; csq_function.rs: `annotate_vep_csq`;
 //! sv/: structural variants (symbolic ALTs, breakends).
 
 pub mod alleles;
 pub mod annotate;
+pub mod batch_map;
 pub mod cache;
 pub mod codon;
 pub mod consequence;
