@@ -84,6 +84,16 @@ pub fn regulatory_terms(v: &SvVariant, start: i64, end: i64) -> Vec<Term> {
         Term::RegulatoryRegionAmplification,
     );
     terms.push(Term::RegulatoryRegion);
+    within_feature_tier(terms)
+}
+
+/// VEP tests consequences tier by tier and stops after the first tier (1 or
+/// 2) that holds (get_all_OverlapConsequences). Within a regulatory or motif
+/// feature its tier-2 term (regulatory_region_variant,
+/// TF_binding_site_variant) always holds, so feature_elongation and
+/// feature_truncation (tier 3) are never asked there.
+fn within_feature_tier(mut terms: Vec<Term>) -> Vec<Term> {
+    terms.retain(|t| !matches!(t, Term::FeatureElongation | Term::FeatureTruncation));
     terms.sort();
     terms
 }
@@ -92,8 +102,7 @@ pub fn regulatory_terms(v: &SvVariant, start: i64, end: i64) -> Vec<Term> {
 pub fn motif_terms(v: &SvVariant, start: i64, end: i64) -> Vec<Term> {
     let mut terms = feature_terms(v, start, end, Term::TfbsAblation, Term::TfbsAmplification);
     terms.push(Term::TfBindingSite);
-    terms.sort();
-    terms
+    within_feature_tier(terms)
 }
 
 /// Up/downstream of a transcript within `distance` (VEP's _upstream/_downstream).
@@ -126,6 +135,14 @@ pub fn transcript_terms(v: &SvVariant, tx: &TxView) -> Vec<Term> {
         Term::TranscriptAblation,
         Term::TranscriptAmplification,
     );
+    // Tier 1: a transcript ablated or amplified as a whole gets nothing else.
+    if terms
+        .iter()
+        .any(|t| matches!(t, Term::TranscriptAblation | Term::TranscriptAmplification))
+    {
+        terms.retain(|t| matches!(t, Term::TranscriptAblation | Term::TranscriptAmplification));
+        return terms;
+    }
     let in_exon = tx.exons.iter().any(|x| overlap(s, e, x.start, x.end));
     let mut frameshift_intron = false;
     let mut intronic = false;
@@ -273,14 +290,15 @@ mod tests {
             regulatory_terms(&v(100, 300, "deletion"), 150, 250),
             vec![Term::RegulatoryRegionAblation, Term::RegulatoryRegion]
         );
-        // Inside it: truncation; partly over it: truncation.
+        // Inside it or partly over it: the tier-2 overlap term alone
+        // (feature_truncation is tier 3, never asked once it holds).
         assert_eq!(
             regulatory_terms(&v(160, 200, "deletion"), 150, 250),
-            vec![Term::FeatureTruncation, Term::RegulatoryRegion]
+            vec![Term::RegulatoryRegion]
         );
         assert_eq!(
             motif_terms(&v(100, 200, "deletion"), 150, 250),
-            vec![Term::FeatureTruncation, Term::TfBindingSite]
+            vec![Term::TfBindingSite]
         );
         // A duplication covering it amplifies it; inside it elongates it.
         assert_eq!(
@@ -289,7 +307,7 @@ mod tests {
         );
         assert_eq!(
             regulatory_terms(&v(160, 200, "insertion"), 150, 250),
-            vec![Term::FeatureElongation, Term::RegulatoryRegion]
+            vec![Term::RegulatoryRegion]
         );
         // Inversions and unspecified CNVs only overlap.
         assert_eq!(
@@ -302,13 +320,14 @@ mod tests {
     fn transcript_level_terms() {
         let tx = TxView::new(Arc::new(minus_strand()));
         let (ts, te) = (tx.tr.start, tx.tr.end);
+        // Tier 1 alone: nothing else is asked once the transcript is ablated or amplified.
         assert_eq!(
-            transcript_terms(&v(ts - 10, te + 10, "deletion"), &tx)[0],
-            Term::TranscriptAblation
+            transcript_terms(&v(ts - 10, te + 10, "deletion"), &tx),
+            vec![Term::TranscriptAblation]
         );
-        assert!(
-            transcript_terms(&v(ts - 10, te + 10, "tandem_duplication"), &tx)
-                .contains(&Term::TranscriptAmplification)
+        assert_eq!(
+            transcript_terms(&v(ts - 10, te + 10, "tandem_duplication"), &tx),
+            vec![Term::TranscriptAmplification]
         );
         let partial = transcript_terms(&v(ts - 10, ts + 5, "deletion"), &tx);
         assert!(partial.contains(&Term::FeatureTruncation));
