@@ -4,7 +4,7 @@
 //! (Constants::FLAG_FIELDS, filtered by the options in effect); the values
 //! are [`OutRow`]'s, written as each format writes them.
 
-use super::output::{FIELDS, OutRow};
+use super::output::{OutRow, find_field};
 
 /// The options that decide VEP's field list.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -247,29 +247,33 @@ pub fn vcf_fields(flags: &FieldFlags) -> Vec<&'static str> {
 /// A row's value of `name`; `None` for empty and for fields genoflight does
 /// not compute (HGVS_OFFSET, or HGVS before it is computed).
 pub fn value<'a>(row: &'a OutRow, name: &str) -> Option<&'a str> {
-    if FIELDS.contains(&name) {
-        row.get(name)
-    } else {
-        None
-    }
+    find_field(name).and_then(|_| row.get(name))
 }
 
 /// One `CSQ` entry (OutputFactory::VCF::output_hash_to_vcf_info_chunk):
 /// fields joined with `|`, empty and `-` values (but a deleted Allele) as
 /// nothing, `,` and `|` as `&`, `;` as `%3B`, whitespace runs as `_`.
 pub fn csq_entry(row: &OutRow, fields: &[&str]) -> String {
+    let indices: Vec<Option<usize>> = fields.iter().map(|f| find_field(f)).collect();
     let mut out = String::new();
-    for (i, name) in fields.iter().enumerate() {
+    entry_into(&mut out, row, fields, &indices);
+    out
+}
+
+/// [`csq_entry`] appended to `out`, the fields looked up among VEP's beforehand
+/// (a record's entries share them).
+fn entry_into(out: &mut String, row: &OutRow, fields: &[&str], indices: &[Option<usize>]) {
+    let values = row.dense();
+    for (i, (name, at)) in fields.iter().zip(indices).enumerate() {
         if i > 0 {
             out.push('|');
         }
-        match value(row, name) {
+        match at.and_then(|at| values[at]) {
             Some("-") if *name != "Allele" => {}
-            Some(v) => escape_into(&mut out, v),
+            Some(v) => escape_into(out, v),
             None => {}
         }
     }
-    out
 }
 
 fn escape_into(out: &mut String, value: &str) {
@@ -297,12 +301,13 @@ pub fn csq_value<'a>(
     rows: impl IntoIterator<Item = &'a OutRow>,
     fields: &[&str],
 ) -> Option<String> {
+    let indices: Vec<Option<usize>> = fields.iter().map(|f| find_field(f)).collect();
     let mut out = String::new();
     for (i, row) in rows.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&csq_entry(row, fields));
+        entry_into(&mut out, row, fields, &indices);
     }
     (!out.is_empty()).then_some(out)
 }

@@ -113,16 +113,19 @@ pub const FIELDS: &[&str] = &[
 /// Integer fields; the rest are text.
 const INTEGER: &[&str] = &["DISTANCE", "STRAND", "HGVS_OFFSET"];
 
-/// The position of `name` in [`FIELDS`]. Rows set a few dozen fields each by
-/// name, so this is on the hot path: a map with a cheap (FNV-1a) hash.
-pub fn field_index(name: &str) -> usize {
+/// The position of `name` in [`FIELDS`], if it is one. Rows set a few dozen
+/// fields each by name, so this is on the hot path: a map with a cheap
+/// (FNV-1a) hash.
+pub fn find_field(name: &str) -> Option<usize> {
     type Fnv = BuildHasherDefault<FnvHasher>;
     static INDEX: OnceLock<HashMap<&'static str, usize, Fnv>> = OnceLock::new();
     let index = INDEX.get_or_init(|| FIELDS.iter().enumerate().map(|(i, f)| (*f, i)).collect());
-    match index.get(name) {
-        Some(i) => *i,
-        None => panic!("unknown VEP field {name}"),
-    }
+    index.get(name).copied()
+}
+
+/// The position of `name` in [`FIELDS`]; the annotator only sets VEP's fields.
+pub fn field_index(name: &str) -> usize {
+    find_field(name).unwrap_or_else(|| panic!("unknown VEP field {name}"))
 }
 
 /// FNV-1a: field names are short and trusted, so no DoS-resistant hash is needed.
@@ -199,6 +202,16 @@ impl OutRow {
             .iter()
             .find(|(f, _)| *f == i)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Every field's value by its index in [`FIELDS`] (for writers that read
+    /// all of them, e.g. a CSQ entry).
+    pub fn dense(&self) -> Vec<Option<&str>> {
+        let mut all = vec![None; FIELDS.len()];
+        for (i, v) in &self.values {
+            all[usize::from(*i)] = Some(v.as_str());
+        }
+        all
     }
 
     /// The fields with a value, as (index in [`FIELDS`], value), in the order set.
