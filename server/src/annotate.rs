@@ -21,6 +21,7 @@ use genoflight_catalog::vcf::schema::{VariantColumn, variants_schema};
 use genoflight_catalog::vcf::{Fields, VariantBatchBuilder};
 use genoflight_catalog::vep::layout::find_cache_dir;
 use genoflight_catalog::vep::table::VepCache;
+use genoflight_udfs::vep::alleles::reads_vcf_line;
 use genoflight_udfs::vep::csq::{
     FieldFlags, csq_header, csq_value, info_with_csq, tab_fields, tab_header_columns, tab_line,
     vcf_fields,
@@ -370,6 +371,10 @@ impl Sink {
                     if !job.knows_chromosome(chrom) {
                         // VEP leaves out records it has no annotation source for.
                         *summary.skipped.entry(chrom.to_string()).or_default() += 1;
+                        continue;
+                    }
+                    if !reads_vcf_line(line) {
+                        // Nor does it write a line it makes no variant of.
                         continue;
                     }
                     let csq = csq_value(rs, &self.fields);

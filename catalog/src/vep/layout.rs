@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use super::info::{CacheInfo, Serialiser};
+use super::synonyms::{self, Synonyms};
 
 /// What a region file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,6 +58,18 @@ pub struct CacheLayout {
     /// The `<version>_<assembly>` directory.
     pub root: PathBuf,
     pub chromosomes: Vec<ChromDir>,
+    /// The cache's `chr_synonyms.txt`, if it has one.
+    pub synonyms: Synonyms,
+}
+
+/// An input chromosome as VEP annotates it against a cache.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnotatedChrom {
+    /// The cache's name for it.
+    pub cache: String,
+    /// The name VEP writes in Location and Uploaded_variation: the input's,
+    /// except `M`, which VEP renames `MT`.
+    pub reported: String,
 }
 
 /// Whether `dir` is a cache's `<version>_<assembly>` directory.
@@ -200,6 +213,40 @@ impl CacheLayout {
         Ok(CacheLayout {
             root: root.to_path_buf(),
             chromosomes,
+            synonyms: Synonyms::read_if_present(&root.join(synonyms::FILE_NAME))?,
+        })
+    }
+
+    /// The cache chromosome VEP annotates an input chromosome against
+    /// (Parser::_have_chr, BaseVEP::get_source_chr_name): the name itself, a
+    /// synonym of it, the name with `chr` removed or added, and `M` as `MT`;
+    /// `None` for a chromosome VEP skips ("not found in annotation sources
+    /// or synonyms"). Stricter than [`CacheLayout::chrom`], which table
+    /// queries use: `chrM` reaches `MT` only through the synonyms here.
+    pub fn annotated_chrom(&self, name: &str) -> Option<AnnotatedChrom> {
+        let have = |n: &str| self.chromosomes.iter().any(|c| c.name == n);
+        let found = |cache: &str| AnnotatedChrom {
+            cache: cache.to_string(),
+            reported: name.to_string(),
+        };
+        if have(name) {
+            return Some(found(name));
+        }
+        if let Some(s) = self.synonyms.of(name).iter().find(|s| have(s)) {
+            return Some(found(s));
+        }
+        let bare = match name.get(..3) {
+            Some(p) if p.eq_ignore_ascii_case("chr") => Some(&name[3..]),
+            _ => None,
+        };
+        match bare {
+            Some(b) if have(b) => return Some(found(b)),
+            None if have(&format!("chr{name}")) => return Some(found(&format!("chr{name}"))),
+            _ => {}
+        }
+        (name == "M" && have("MT")).then(|| AnnotatedChrom {
+            cache: "MT".into(),
+            reported: "MT".into(),
         })
     }
 
@@ -344,6 +391,20 @@ mod tests {
         assert_eq!(layout.chromosomes.len(), 1);
         assert!(layout.chrom("chr21").is_some() && layout.chrom("21").is_some());
         assert!(layout.chrom("chrMT").is_none());
+        // VEP's rules for annotation.
+        let named = |n: &str| layout.annotated_chrom(n).map(|c| (c.cache, c.reported));
+        assert_eq!(named("21"), Some(("21".into(), "21".into())));
+        assert_eq!(named("chr21"), Some(("21".into(), "chr21".into())));
+        assert_eq!(named("CHR21"), Some(("21".into(), "CHR21".into())));
+        assert_eq!(named("NC_000021.9"), None);
+        let mut with_synonyms = layout.clone();
+        with_synonyms.synonyms = Synonyms::parse("21\tNC_000021.9\n");
+        assert_eq!(
+            with_synonyms
+                .annotated_chrom("NC_000021.9")
+                .map(|c| c.cache),
+            Some("21".into())
+        );
         let files = layout.regions(RegionKind::Transcripts, "chr21", 999_999, 1_000_001);
         assert_eq!(files.len(), 2);
         let read = in_read_order(vec![files[1], files[0], files[1]]);

@@ -11,5 +11,6 @@ pub mod model;
 pub mod perl;
 pub mod sereal;
 pub mod storable;
+pub mod synonyms;
 pub mod table;
 pub mod variation;

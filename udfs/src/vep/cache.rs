@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use datafusion::catalog::Session;
 use datafusion::common::{DataFusionError, Result, TableReference, plan_err};
 use datafusion::execution::session_state::SessionState;
+use genoflight_catalog::vep::layout::AnnotatedChrom;
 use genoflight_catalog::vep::model::{MotifFeature, RegulatoryFeature, Transcript};
 use genoflight_catalog::vep::table::{VepCache, VepCacheTable};
 use genoflight_catalog::vep::variation::KnownVariant;
@@ -70,8 +71,8 @@ impl CacheSource {
 }
 
 impl FeatureSource for CacheSource {
-    fn chromosome(&self, name: &str) -> Option<String> {
-        self.cache.layout().chrom(name).map(|c| c.name.clone())
+    fn chromosome(&self, name: &str) -> Option<AnnotatedChrom> {
+        self.cache.layout().annotated_chrom(name)
     }
 
     fn transcripts(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<Arc<TxView>>> {

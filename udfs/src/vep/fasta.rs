@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use datafusion::catalog::Session;
 use datafusion::common::{DataFusionError, Result, plan_err};
 use genoflight_catalog::text::TextTable;
+use genoflight_catalog::vep::layout::AnnotatedChrom;
 use genoflight_catalog::vep::model::{MotifFeature, RegulatoryFeature};
 use genoflight_catalog::vep::variation::KnownVariant;
 use noodles::core::{Position, Region};
@@ -230,7 +231,7 @@ pub struct WithGenome {
 }
 
 impl FeatureSource for WithGenome {
-    fn chromosome(&self, name: &str) -> Option<String> {
+    fn chromosome(&self, name: &str) -> Option<AnnotatedChrom> {
         self.inner.chromosome(name)
     }
     fn transcripts(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<Arc<TxView>>> {

@@ -269,8 +269,7 @@ impl Job {
             let alts: Vec<&str> = alt_text.unwrap_or("").split(',').map(str::trim).collect();
             let svtype = sv.svtype(row);
             if is_structural(reference.value(row), &alts, svtype.as_deref()) {
-                let name = chrom.value(row);
-                let Some(cache_chrom) = self.source.chromosome(name) else {
+                let Some(named) = self.source.chromosome(chrom.value(row)) else {
                     continue;
                 };
                 let values = sv.values(row, pos, reference.value(row).len() as i64);
@@ -295,10 +294,12 @@ impl Job {
                 let id = id
                     .as_ref()
                     .and_then(|a| (!a.is_null(row)).then(|| a.value(row)));
+                // VEP's VCF parser names an SV's chromosome as the cache does
+                // (get_source_chr_name), so its Location does too.
                 let mut rows = sv_rows(
                     self.source.as_ref(),
-                    &cache_chrom,
-                    name,
+                    &named.cache,
+                    &named.cache,
                     id,
                     &variant,
                     &self.options.settings,
@@ -321,23 +322,24 @@ impl Job {
                 continue;
             }
             let name = chrom.value(row);
-            let Some(cache_chrom) = self.source.chromosome(name) else {
+            let Some(named) = self.source.chromosome(name) else {
                 continue;
             };
+            let cache_chrom = named.cache.as_str();
             let id = id
                 .as_ref()
                 .and_then(|a| (!a.is_null(row)).then(|| a.value(row)));
             let hgvs = self.source.hgvs();
             // VEP's --check_ref: a REF the genome does not have skips the record.
             if let Some(h) = hgvs.filter(|h| h.check_ref)
-                && !reference_matches(h, &[cache_chrom.as_str(), name], &variant)?
+                && !reference_matches(h, &[cache_chrom, name], &variant)?
             {
                 continue;
             }
             let mut rows = variant_rows_with(
                 self.source.as_ref(),
-                &cache_chrom,
-                name,
+                cache_chrom,
+                &named.reported,
                 id,
                 &variant,
                 &self.options.settings,
@@ -347,7 +349,7 @@ impl Job {
             if self.options.check_existing {
                 super::existing::add_existing(
                     self.source.as_ref(),
-                    &cache_chrom,
+                    cache_chrom,
                     &variant,
                     &mut rows,
                 )?;

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use datafusion::common::Result;
+use genoflight_catalog::vep::layout::AnnotatedChrom;
 use genoflight_catalog::vep::model::{MotifFeature, RegulatoryFeature, Transcript};
 use genoflight_catalog::vep::variation::KnownVariant;
 
@@ -18,9 +19,10 @@ use super::transcript::{TxView, overlap};
 
 /// The features of a cache a variant is annotated against.
 pub trait FeatureSource: Send + Sync {
-    /// The cache's name for an input chromosome (`chr21` -> `21` and back,
-    /// as VEP's synonyms do), or `None` when the cache does not have it.
-    fn chromosome(&self, name: &str) -> Option<String>;
+    /// The cache's chromosome for an input one by VEP's rules (`chr21` ->
+    /// `21`, the cache's synonyms, `M` -> `MT`), or `None` when VEP would
+    /// skip the record.
+    fn chromosome(&self, name: &str) -> Option<AnnotatedChrom>;
     /// Transcripts overlapping `[start, end]` on `chrom`.
     fn transcripts(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<Arc<TxView>>>;
     fn regulatory(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<Arc<RegulatoryFeature>>>;
@@ -43,9 +45,13 @@ pub struct Settings {
     pub canonical_only: bool,
 }
 
-/// Input identity as VEP writes it: the VCF ID, else `chrom_start_alleles`.
+/// Input identity as VEP writes it: the VCF ID (the first of `rs1;rs2`, as
+/// ensembl-io's get_IDs splits it), else `chrom_start_alleles`.
 pub fn uploaded_variation(id: Option<&str>, chrom: &str, v: &VepVariant) -> String {
-    match id.filter(|s| !s.is_empty() && *s != ".") {
+    match id
+        .and_then(|s| s.split(';').next())
+        .filter(|s| !s.is_empty() && *s != ".")
+    {
         Some(id) => id.to_string(),
         None => format!("{chrom}_{}_{}", v.start, v.allele_string()),
     }
@@ -67,8 +73,8 @@ pub fn transcript_view(tr: Arc<Transcript>) -> Arc<TxView> {
     Arc::new(TxView::new(tr))
 }
 
-/// All rows for one variant, in VEP's order: per allele, transcripts, then
-/// regulatory features, then motifs.
+/// All rows for one variant, in VEP's order: transcripts, regulatory
+/// features, motifs, then the intergenic row, each with its alleles in turn.
 pub fn variant_rows(
     source: &dyn FeatureSource,
     chrom: &str,
@@ -136,17 +142,15 @@ pub fn variant_rows_with(
         row.set("VARIANT_CLASS", Some(class.to_string()));
         row
     };
+    let alts: Vec<&String> = v.annotated_alts().collect();
+    // VEP lists a variant's overlaps feature by feature (transcripts,
+    // regulatory features, motifs, then the intergenic one), each with its
+    // alleles in ALT order (OutputFactory::get_all_VariationFeatureOverlapAlleles).
     let mut out = Vec::new();
-    for alt in v.annotated_alts() {
-        let first_row = out.len();
-        let allele = VfAllele {
-            start: v.start,
-            end: v.end,
-            ref_allele: &v.ref_allele,
-            alt,
-        };
-        let mut any_transcript = false;
-        for tx in &transcripts {
+    let mut any_transcript = false;
+    for tx in &transcripts {
+        for alt in &alts {
+            let allele = vf_allele(v, alt);
             let Some(tva) = annotate(tx, &allele, settings.distance) else {
                 continue;
             };
@@ -166,59 +170,77 @@ pub fn variant_rows_with(
             }
             out.push(row);
         }
-        if !any_transcript {
-            let mut row = base(alt);
-            row.set_terms(vec![Term::Intergenic]);
-            out.push(row);
-        }
-        let deletion = empty_len(alt) < empty_len(&v.ref_allele);
-        for rf in &regulatory {
-            if !overlap(v.start, v.end, rf.start, rf.end) {
-                continue;
-            }
+    }
+    for rf in regulatory
+        .iter()
+        .filter(|rf| overlap(v.start, v.end, rf.start, rf.end))
+    {
+        for alt in &alts {
             let mut row = base(alt);
             row.set("Feature", Some(rf.stable_id.clone()));
             row.set("Feature_type", Some("RegulatoryFeature".into()));
             row.set("BIOTYPE", Some(rf.feature_type.clone()));
             let mut terms = vec![Term::RegulatoryRegion];
-            if deletion && v.start <= rf.start && v.end >= rf.end {
+            if is_deletion(v, alt) && v.start <= rf.start && v.end >= rf.end {
                 terms.insert(0, Term::RegulatoryRegionAblation);
             }
             row.set_terms(terms);
             out.push(row);
         }
-        for mf in &motifs {
-            if !overlap(v.start, v.end, mf.start, mf.end) {
-                continue;
-            }
+    }
+    for mf in motifs
+        .iter()
+        .filter(|mf| overlap(v.start, v.end, mf.start, mf.end))
+    {
+        for alt in &alts {
             let mut row = base(alt);
             row.set("Feature", mf.stable_id.clone());
             row.set("Feature_type", Some("MotifFeature".into()));
             row.set("STRAND", Some(mf.strand.to_string()));
             let mut terms = vec![Term::TfBindingSite];
-            if deletion && v.start <= mf.start && v.end >= mf.end {
+            if is_deletion(v, alt) && v.start <= mf.start && v.end >= mf.end {
                 terms.insert(0, Term::TfbsAblation);
             }
             row.set_terms(terms);
             super::motif::motif_fields(&mut row, mf, v, alt);
             out.push(row);
         }
-        if let (Some(w), Some(h)) = (&window, hgvs)
-            && h.genomic
-        {
-            let allele = VfAllele {
-                start: v.start,
-                end: v.end,
-                ref_allele: &v.ref_allele,
-                alt,
-            };
-            let g = genomic_hgvs(w, input_chrom, &allele, shiftable);
-            for row in &mut out[first_row..] {
+    }
+    // VariationFeature::get_IntergenicVariation: only without any transcript.
+    if !any_transcript {
+        for alt in &alts {
+            let mut row = base(alt);
+            row.set_terms(vec![Term::Intergenic]);
+            out.push(row);
+        }
+    }
+    if let (Some(w), Some(h)) = (&window, hgvs)
+        && h.genomic
+    {
+        for alt in &alts {
+            let g = genomic_hgvs(w, input_chrom, &vf_allele(v, alt), shiftable);
+            for row in out
+                .iter_mut()
+                .filter(|r| r.get("Allele") == Some(alt.as_str()))
+            {
                 row.set("HGVSg", g.clone());
             }
         }
     }
     Ok(out)
+}
+
+fn vf_allele<'a>(v: &'a VepVariant, alt: &'a str) -> VfAllele<'a> {
+    VfAllele {
+        start: v.start,
+        end: v.end,
+        ref_allele: &v.ref_allele,
+        alt,
+    }
+}
+
+fn is_deletion(v: &VepVariant, alt: &str) -> bool {
+    empty_len(alt) < empty_len(&v.ref_allele)
 }
 
 fn empty_len(s: &str) -> usize {

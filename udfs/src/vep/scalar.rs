@@ -124,14 +124,14 @@ impl ScalarUDFImpl for MostSevere {
                 out.append_null();
                 continue;
             };
-            let Some(cache_chrom) = source.chromosome(chrom.value(i)) else {
+            let Some(named) = source.chromosome(chrom.value(i)) else {
                 out.append_null();
                 continue;
             };
             let rows = variant_rows(
                 source.as_ref(),
-                &cache_chrom,
-                chrom.value(i),
+                &named.cache,
+                &named.reported,
                 None,
                 &v,
                 &settings,

@@ -87,10 +87,12 @@ fn ours(source: &dyn FeatureSource, input: &Path, settings: &Settings, existing:
         let Ok(v) = VepVariant::from_vcf(pos, r, Some(a)) else {
             continue;
         };
-        let Some(cc) = source.chromosome(chrom) else {
+        let Some(named) = source.chromosome(chrom) else {
             continue;
         };
-        let mut out = variant_rows(source, &cc, chrom, Some(id), &v, settings, 0).unwrap();
+        let cc = named.cache;
+        let mut out =
+            variant_rows(source, &cc, &named.reported, Some(id), &v, settings, 0).unwrap();
         if existing {
             add_existing(source, &cc, &v, &mut out).unwrap();
         }

@@ -22,6 +22,7 @@ use crate::text::TextSource;
 use crate::vep::exec::{decode_region, each_line};
 use crate::vep::info::CacheInfo;
 use crate::vep::layout::{CacheLayout, RegionFile, RegionKind, find_cache_dir};
+use crate::vep::synonyms;
 use crate::vep::table::RegionData;
 use crate::vep::variation::{KnownVariant, VariationColumns};
 
@@ -332,12 +333,19 @@ fn prepare_out_dir(out: &Path, root: &Path) -> Result<Option<Manifest>, String> 
 }
 
 /// info.txt as the source has it (rewritten only when it differs).
+/// Copies `info.txt`, and the chromosome synonyms when the cache has them
+/// (annotation reads them as VEP does), unless the copy is already equal.
 fn copy_info(root: &Path, out: &Path) -> Result<(), String> {
-    let src = root.join("info.txt");
-    let text = std::fs::read(&src).map_err(|e| format!("{}: {e}", src.display()))?;
-    let dest = out.join("info.txt");
-    if std::fs::read(&dest).ok().as_deref() != Some(text.as_slice()) {
-        write_atomic(&dest, &text)?;
+    for name in ["info.txt", synonyms::FILE_NAME] {
+        let src = root.join(name);
+        if name != "info.txt" && !src.is_file() {
+            continue;
+        }
+        let text = std::fs::read(&src).map_err(|e| format!("{}: {e}", src.display()))?;
+        let dest = out.join(name);
+        if std::fs::read(&dest).ok().as_deref() != Some(text.as_slice()) {
+            write_atomic(&dest, &text)?;
+        }
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ use super::manifest::{Manifest, PartKind};
 use super::write::MODEL;
 use crate::vep::info::CacheInfo;
 use crate::vep::layout::{CacheLayout, ChromDir, RegionFile, RegionKind};
+use crate::vep::synonyms::{self, Synonyms};
 use crate::vep::table::RegionData;
 use crate::vep::variation::KnownVariant;
 
@@ -114,6 +115,7 @@ impl ConvertedStore {
         let layout = CacheLayout {
             root: dir.to_path_buf(),
             chromosomes,
+            synonyms: Synonyms::read_if_present(&dir.join(synonyms::FILE_NAME))?,
         };
         let store = ConvertedStore {
             dir: dir.to_path_buf(),

@@ -18,7 +18,10 @@ use super::parse::SvVariant;
 
 /// `ID`, else `chrom_start_allele string` (Parser::validate_vf's name).
 pub fn sv_name(id: Option<&str>, chrom: &str, v: &SvVariant) -> String {
-    match id.filter(|s| !s.is_empty() && *s != ".") {
+    match id
+        .and_then(|s| s.split(';').next())
+        .filter(|s| !s.is_empty() && *s != ".")
+    {
         Some(id) => id.to_string(),
         None => format!("{chrom}_{}_{}", v.start, v.allele_string),
     }
@@ -37,7 +40,7 @@ pub fn sv_location(chrom: &str, v: &SvVariant) -> String {
 }
 
 /// All rows for one SV in VEP's order: transcripts, regulatory features,
-/// motifs; an intergenic row when no transcript is within the distance.
+/// motifs, then an intergenic row when no transcript is within the distance.
 pub fn sv_rows(
     source: &dyn FeatureSource,
     chrom: &str,
@@ -95,11 +98,6 @@ pub fn sv_rows(
         transcript_fields(&mut row, tx, &tva);
         out.push(row);
     }
-    if !any_transcript {
-        let mut row = base();
-        row.set_terms(vec![Term::Intergenic]);
-        out.push(row);
-    }
     if settings.regulatory {
         let mut regulatory = source.regulatory(chrom, min, max)?;
         regulatory.sort_by(|a, b| a.stable_id.cmp(&b.stable_id));
@@ -131,6 +129,13 @@ pub fn sv_rows(
             row.set_terms(motif_terms(v, mf.start, mf.end));
             out.push(row);
         }
+    }
+    // Last, as StructuralVariationFeature::get_all_StructuralVariationOverlaps
+    // pushes it.
+    if !any_transcript {
+        let mut row = base();
+        row.set_terms(vec![Term::Intergenic]);
+        out.push(row);
     }
     Ok(out)
 }
