@@ -190,42 +190,41 @@ impl<'a> Ctx<'a> {
             .filter(move |i| i.start <= i.end && overlap(min, max, i.start - 3, i.end + 3))
     }
 
-    /// Introns whose boundary windows overlap the variant (the boundary tree).
+    /// Introns whose boundary windows overlap the variant (the boundary
+    /// tree): 3 bases into the exons and 16 into the intron, as far as the
+    /// polypyrimidine tract reaches (acceptor -3 to -17, SO:0002169; its
+    /// mirror on the minus strand). splice_region's own window (8 into the
+    /// intron) is checked by `intron_overlap`.
     fn boundary_introns(&self) -> impl Iterator<Item = &super::transcript::IntronSpan> {
         let (min, max) = (self.vs.min(self.ve), self.vs.max(self.ve));
         self.tx.introns.iter().filter(move |i| {
             i.start <= i.end
-                && (overlap(min, max, i.start - 3, i.start + 7)
-                    || overlap(min, max, i.end - 7, i.end + 3))
+                && (overlap(min, max, i.start - 3, i.start + 16)
+                    || overlap(min, max, i.end - 16, i.end + 3))
         })
     }
 
     /// `_get_differing_regions`: offsets from the variant start where the
-    /// alleles differ; a substitution of equal length only where bases change.
+    /// alleles differ. With both alleles longer than one base, the positions
+    /// where their bytes differ, past the shorter one included (Perl's string
+    /// XOR pads it with NULs); otherwise the whole reference span.
     fn differing_regions(vf: &VfAllele) -> Vec<(i64, i64)> {
-        let (r, a) = (empty(vf.ref_allele), empty(vf.alt));
-        if r.len() == a.len() && r.len() > 1 {
-            let mut out = Vec::new();
-            let mut run: Option<(i64, i64)> = None;
-            for (i, (x, y)) in r.bytes().zip(a.bytes()).enumerate() {
-                let i = i as i64;
-                if !x.eq_ignore_ascii_case(&y) {
-                    run = Some(match run {
-                        Some((s, e)) if e == i - 1 => (s, i),
-                        Some(done) => {
-                            out.push(done);
-                            (i, i)
-                        }
-                        None => (i, i),
-                    });
-                }
+        let (r, a) = (empty(vf.ref_allele).as_bytes(), empty(vf.alt).as_bytes());
+        if r.len() <= 1 || a.len() <= 1 {
+            return vec![(0, r.len() as i64 - 1)];
+        }
+        let mut out: Vec<(i64, i64)> = Vec::new();
+        for i in 0..r.len().max(a.len()) {
+            if r.get(i) == a.get(i) {
+                continue;
             }
-            out.extend(run);
-            if !out.is_empty() {
-                return out;
+            let i = i as i64;
+            match out.last_mut() {
+                Some((_, e)) if *e == i - 1 => *e = i,
+                _ => out.push((i, i)),
             }
         }
-        vec![(0, vf.end - vf.start)]
+        out
     }
 
     fn intron_effects(&self, vf: &VfAllele) -> IntronEffects {

@@ -21,14 +21,15 @@ pub fn translate_codon(codon: &[u8], table: i64) -> u8 {
     }
 }
 
-/// A codon allele's peptide: `-` when empty, `X` for a trailing partial codon.
+/// A codon allele's peptide: `-` when empty, `X` for a trailing partial
+/// codon unless the whole codons are a stop alone (TranscriptVariationAllele::peptide).
 pub fn translate(seq: &str, table: i64) -> String {
     let bytes: Vec<u8> = seq.bytes().filter(|&b| b != b'-').collect();
     let mut out: String = bytes
         .chunks_exact(3)
         .map(|c| translate_codon(c, table) as char)
         .collect();
-    if !bytes.len().is_multiple_of(3) {
+    if !bytes.len().is_multiple_of(3) && out != "*" {
         out.push('X');
     }
     if out.is_empty() {
@@ -69,6 +70,9 @@ mod tests {
         assert_eq!(translate("T", 1), "X");
         assert_eq!(translate("-", 1), "-");
         assert_eq!(translate("CTTA", 1), "LX");
+        assert_eq!(translate("TAAC", 1), "*");
+        assert_eq!(translate("TGAA", 1), "*");
+        assert_eq!(translate("TAACTGA", 1), "*LX");
         assert_eq!(translate("NGA", 1), "X");
         assert_eq!(translate("TGA", 2), "W");
         assert_eq!(translate("AGA", 2), "*");

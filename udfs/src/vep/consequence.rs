@@ -128,7 +128,11 @@ impl Term {
             | TranscriptAmplification
             | FeatureElongation
             | FeatureTruncation => Impact::High,
-            InframeInsertion | InframeDeletion | Missense | ProteinAltering => Impact::Moderate,
+            InframeInsertion
+            | InframeDeletion
+            | Missense
+            | ProteinAltering
+            | RegulatoryRegionAblation => Impact::Moderate,
             SpliceDonor5thBase
             | SpliceRegion
             | SpliceDonorRegion

@@ -11,34 +11,56 @@ use super::output::OutRow;
 pub fn motif_fields(row: &mut OutRow, mf: &MotifFeature, v: &VepVariant, alt: &str) {
     let matrix = mf.binding_matrix.as_ref();
     row.set("MOTIF_NAME", matrix.and_then(|m| m.stable_id.clone()));
-    let pos = motif_pos(mf, v);
-    row.set("MOTIF_POS", pos.map(|p| p.to_string()));
+    let start = motif_start(mf, v);
+    row.set("MOTIF_POS", start.map(|p| p.to_string()));
     if let Some(m) = matrix {
         let tfs = &m.transcription_factors;
         row.set(
             "TRANSCRIPTION_FACTORS",
             (!tfs.is_empty()).then(|| tfs.join(",")),
         );
-        if let Some(p) = pos {
-            row.set(
-                "HIGH_INF_POS",
-                Some(if informative(m, p) { "Y" } else { "N" }.to_string()),
-            );
-        }
-        if let Some(delta) = score_delta(mf, m, v, alt) {
+        // in_informative_position: single-base alleles only ("true SNPs").
+        let high = v.start == v.end
+            && alt != "-"
+            && start.is_some_and(|p| p >= 1 && p <= motif_len(mf) && informative(m, p));
+        row.set("HIGH_INF_POS", Some(if high { "Y" } else { "N" }.into()));
+        let acgt = !alt.is_empty() && alt.bytes().all(|b| b"ACGT".contains(&b));
+        if let Some(delta) = score_delta(mf, m, v, alt).filter(|_| acgt) {
             row.set("MOTIF_SCORE_CHANGE", Some(format!("{delta:.3}")));
         }
     }
 }
 
-/// 1-based position of the variant's first base in the motif, read on the motif's strand.
-fn motif_pos(mf: &MotifFeature, v: &VepVariant) -> Option<i64> {
-    let p = if mf.strand >= 0 {
-        v.start - mf.start + 1
-    } else {
-        mf.end - v.end + 1
-    };
-    (p >= 1 && p <= mf.end - mf.start + 1).then_some(p)
+fn motif_len(mf: &MotifFeature) -> i64 {
+    mf.end - mf.start + 1
+}
+
+/// BindingMatrix::length: its number of positions.
+fn matrix_len(mf: &MotifFeature) -> i64 {
+    match mf.binding_matrix.as_ref().map(|m| m.elements.len()) {
+        Some(n) if n > 0 => n as i64,
+        _ => motif_len(mf),
+    }
+}
+
+/// MotifFeatureVariationAllele::motif_start: the variant's start in the
+/// motif, counted on the motif's strand; no lower bound (an indel reaching
+/// into the motif from before it gets 0 or less), none past the motif.
+fn motif_start(mf: &MotifFeature, v: &VepVariant) -> Option<i64> {
+    let mut p = v.start - mf.start + 1;
+    if mf.strand < 0 {
+        p = matrix_len(mf) - p + 1;
+    }
+    (p <= motif_len(mf)).then_some(p)
+}
+
+/// motif_end: the variant's end likewise; none before the motif.
+fn motif_end(mf: &MotifFeature, v: &VepVariant) -> Option<i64> {
+    let mut p = v.end - mf.start + 1;
+    if mf.strand < 0 {
+        p = matrix_len(mf) - p + 1;
+    }
+    (p >= 1).then_some(p)
 }
 
 /// The cached matrix holds frequencies; funcgen's Converter turns them into
@@ -87,25 +109,46 @@ fn relative_score(m: &BindingMatrix, seq: &str) -> Option<f64> {
     (best > worst).then(|| (sum - worst) / (best - worst))
 }
 
-/// Alt minus ref relative score, for a substitution inside the motif.
-fn score_delta(mf: &MotifFeature, m: &BindingMatrix, v: &VepVariant, alt: &str) -> Option<f64> {
-    let seq = mf.seq.as_deref()?.to_ascii_uppercase();
-    if alt.len() != v.ref_allele.len() || !alt.bytes().all(|b| b"ACGT".contains(&b)) {
-        return None;
-    }
-    if v.start < mf.start || v.end > mf.end {
-        return None;
-    }
-    // The cached sequence is on the motif's strand.
-    let (at, allele) = if mf.strand >= 0 {
-        ((v.start - mf.start) as usize, alt.to_string())
+/// The allele on the motif's strand (feature_seq).
+fn on_motif_strand(mf: &MotifFeature, allele: &str) -> String {
+    if mf.strand < 0 && allele != "-" {
+        reverse_complement(allele)
     } else {
-        ((mf.end - v.end) as usize, reverse_complement(alt))
-    };
-    if at + allele.len() > seq.len() {
+        allele.to_string()
+    }
+}
+
+/// motif_score_delta: alt minus ref relative score of the cached motif
+/// sequence, for alleles of equal length. As VEP does it: the allele is
+/// trimmed to the motif and spliced in at `motif_start` on either strand
+/// (on the minus strand that is the variant's last motif base, so a
+/// multi-base allele lands one further along).
+fn score_delta(mf: &MotifFeature, m: &BindingMatrix, v: &VepVariant, alt: &str) -> Option<f64> {
+    let mut allele = on_motif_strand(mf, alt);
+    let reference = on_motif_strand(mf, &v.ref_allele);
+    if allele == "-" || reference == "-" || allele.len() != reference.len() {
         return None;
     }
-    let mut alt_seq = seq.clone();
-    alt_seq.replace_range(at..at + allele.len(), &allele);
-    Some(relative_score(m, &alt_seq)? - relative_score(m, &seq)?)
+    let (mut start, end) = (motif_start(mf, v)?, motif_end(mf, v)?);
+    let seq = mf.seq.as_deref()?.to_ascii_uppercase();
+    let n = seq.len() as i64;
+    if start < 1 {
+        allele = allele.get((1 - start) as usize..).unwrap_or("").to_string();
+        start = 1;
+    }
+    if end > n {
+        let keep = (n - start + 1).clamp(0, allele.len() as i64) as usize;
+        allele.truncate(keep);
+    }
+    if allele.len() as i64 > motif_len(mf) {
+        return None;
+    }
+    let reference_score = relative_score(m, &seq)?;
+    let at = ((start - 1) as usize).min(seq.len());
+    let upto = (at + allele.len()).min(seq.len());
+    let varied = format!("{}{}{}", &seq[..at], allele, &seq[upto..]);
+    if varied.len() != seq.len() {
+        return None;
+    }
+    Some(relative_score(m, &varied)? - reference_score)
 }

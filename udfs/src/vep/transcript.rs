@@ -329,13 +329,14 @@ impl TxView {
             .collect()
     }
 
-    /// Cross-reference and flag attributes ending in `_NF`, in cache order.
+    /// FLAGS: the attribute codes starting `cds_` (cds_start_NF, cds_end_NF),
+    /// in cache order, as OutputFactory keeps them; not mRNA_start_NF and the like.
     pub fn flags(&self) -> Vec<&str> {
         self.tr
             .attributes
             .iter()
             .map(|(c, _)| c.as_str())
-            .filter(|c| c.ends_with("_NF"))
+            .filter(|c| c.starts_with("cds_"))
             .collect()
     }
 }
