@@ -13,6 +13,14 @@ regulatory feature, motifs), and each expectation follows ensembl-variation's co
   alone (``TranscriptVariationAllele::peptide``): ``TAAC`` inserted at a codon boundary
   reads ``-/*``;
 - regulatory_region_ablation is MODERATE (Constants.pm);
+- stop_retained is 115's ``ref_eq_alt_sequence`` (gated by partial_codon and stop_lost):
+  ``X/X*`` (the residue kept, then a stop), a protein longer by fewer than 3 residues at
+  its end, or the stop at the same place in both peptides; frameshift and missense give
+  way to it, so a 1-base insertion that keeps the stop codon is
+  ``inframe_insertion,stop_retained_variant``;
+- an indel over the start codon that leaves the 5' UTR and ATG in place keeps the start
+  (``_ins_del_start_altered``'s early return): start_retained, not start_lost;
+- a motif a region file holds twice is one row (BaseRegFeat::merge_features, by dbID);
 - motif fields: MOTIF_POS counts the variant's start on the motif's strand with no lower
   bound; HIGH_INF_POS is written always, ``Y`` only for single-base alleles
   (``MotifFeatureVariationAllele``, ``OutputFactory``).
@@ -39,9 +47,9 @@ def query(uri: str, sql: str) -> list[dict[str, Any]]:
 def read_layout(uri: str) -> dict[str, Any]:
     tx = query(
         uri,
-        "SELECT stable_id, coding_start FROM vep.transcripts WHERE chrom = '21' AND strand = 1 "
-        "AND biotype = 'protein_coding' AND is_canonical AND exon_count >= 4 "
-        "ORDER BY stable_id LIMIT 1",
+        "SELECT stable_id, coding_start, coding_end, translateable_seq FROM vep.transcripts "
+        "WHERE chrom = '21' AND strand = 1 AND biotype = 'protein_coding' AND is_canonical "
+        "AND exon_count >= 4 AND length(five_prime_utr) > 0 ORDER BY stable_id LIMIT 1",
     )[0]
     exons = query(
         uri,
@@ -50,6 +58,13 @@ def read_layout(uri: str) -> dict[str, Any]:
     )
     introns = [(a["end"] + 1, b["start"] - 1) for a, b in itertools.pairwise(exons)]
     cds_exon = next(e for e in exons if e["start"] <= tx["coding_start"] <= e["end"])
+    stop_exon = next(e for e in exons if e["start"] <= tx["coding_end"] <= e["end"])
+    assert tx["coding_end"] - 3 >= stop_exon["start"], "stop codon split by an intron"
+    twice = query(
+        uri,
+        "SELECT stable_id, min(start) AS start FROM vep.motifs WHERE chrom = '21' "
+        'GROUP BY stable_id, start, "end" HAVING count(*) > 1 ORDER BY start LIMIT 1',
+    )
     reg = query(
         uri,
         "SELECT stable_id, start, \"end\" FROM vep.regulatory WHERE chrom = '21' "
@@ -65,7 +80,14 @@ def read_layout(uri: str) -> dict[str, Any]:
         "reg": reg,
         "minus_motif": query(uri, motif.format(-1))[0],
         "plus_motif": query(uri, motif.format(1))[0],
+        "coding_end": tx["coding_end"],
+        "cds": tx["translateable_seq"].upper(),
+        "twice": twice[0] if twice else None,
     }
+
+
+# Codons whose third base does not change the amino acid.
+FOURFOLD = ("CT", "GC", "GG", "GT", "CC", "AC", "TC", "CG")
 
 
 def records(layout: dict[str, Any]) -> list[str]:
@@ -77,7 +99,26 @@ def records(layout: dict[str, Any]) -> list[str]:
     reg = layout["reg"]
     reg_len = reg["end"] - reg["start"] + 1
     mm, pm = layout["minus_motif"], layout["plus_motif"]
+    cds, ce = layout["cds"], layout["coding_end"]
+    # A codon in the first coding exon, fourfold in its third base, which is A or G: GTA
+    # inserted after its second base makes it (same residue) + TA[AG] (stop).
+    k = next(
+        k
+        for k in range(2, 60)
+        if cds[3 * k : 3 * k + 2] in FOURFOLD
+        and cds[3 * k + 2] in "AG"
+        and cs + 3 * k + 2 <= layout["cds_exon_end"]
+    )
+    b2 = cds[3 * k + 1]
+    stop = cds[-3:]
+    twice = layout["twice"]
+    extra = [f"21\t{twice['start'] + 1}\tmotif_twice\tA\tG\t.\t.\t."] if twice else []
     return [
+        *extra,
+        f"21\t{cs + 3 * k + 1}\tkeeps_residue_then_stop\t{b2}\t{b2}GTA\t.\t.\t.",
+        f"21\t{ce - 3}\tbefore_stop\t{cds[-4]}\t{cds[-4]}CAA\t.\t.\t.",
+        f"21\t{ce - 1}\tinside_stop\t{stop[1]}\t{stop[1]}{stop[2]}\t.\t.\t.",
+        f"21\t{cs + 1}\tatg_kept\tT\tTG\t.\t.\t.",
         f"21\t{i_end - 9}\tppt_minus10\tC\tT\t.\t.\t.",
         f"21\t{i_end - 4}\tppt_minus5\tC\tT\t.\t.\t.",
         f"21\t{i_start}\tdonor_xor\tGTAAG\tGTA\t.\t.\t.",
@@ -181,3 +222,32 @@ def test_motif_positions_and_informative_flag(rows: list, layout: dict) -> None:
     # Plus strand, a deletion starting two bases before the motif: position -1.
     into = row(rows, "motif_into", pm["stable_id"])
     assert (into["MOTIF_POS"], into["HIGH_INF_POS"]) == ("-1", "N")
+
+
+def test_stop_retained_as_vep_115(rows: list, layout: dict) -> None:
+    tx = layout["tx"]
+    kept = row(rows, "keeps_residue_then_stop", tx)
+    residue = kept["Amino_acids"].split("/")[0]
+    assert kept["Amino_acids"] == f"{residue}/{residue}*"
+    assert kept["Consequence"] == "inframe_insertion,stop_retained_variant"
+    assert kept["IMPACT"] == "MODERATE"
+    before = row(rows, "before_stop", tx)
+    assert before["Consequence"] == "inframe_insertion,stop_retained_variant"
+    inside = row(rows, "inside_stop", tx)
+    assert inside["Consequence"] == "inframe_insertion,stop_retained_variant"
+    assert inside["Amino_acids"] == "*"
+
+
+def test_start_codon_kept_by_an_insertion(rows: list, layout: dict) -> None:
+    r = row(rows, "atg_kept", layout["tx"])
+    terms = r["Consequence"].split(",")
+    assert "start_retained_variant" in terms and "start_lost" not in terms
+
+
+def test_a_motif_held_twice_is_one_row(rows: list, layout: dict) -> None:
+    if layout["twice"] is None:
+        unavailable("the cache holds no motif twice")
+    found = [
+        r for r in rows if r["id"] == "motif_twice" and r["Feature"] == layout["twice"]["stable_id"]
+    ]
+    assert len(found) == 1, found

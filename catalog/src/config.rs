@@ -50,4 +50,8 @@ pub struct TableEntry {
 pub struct VepCacheEntry {
     pub name: String,
     pub path: PathBuf,
+    /// A chromosome synonyms file (VEP's `--synonyms`), read instead of the
+    /// cache's own `chr_synonyms.txt`.
+    #[serde(default)]
+    pub synonyms: Option<PathBuf>,
 }

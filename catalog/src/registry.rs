@@ -441,10 +441,10 @@ fn register_vep_caches(
     report: &mut CatalogReport,
 ) -> Result<()> {
     let canonical = |p: &Path| find_cache_dir(p).ok().and_then(|d| d.canonicalize().ok());
-    let mut wanted: Vec<(String, PathBuf)> = config
+    let mut wanted: Vec<(String, PathBuf, Option<PathBuf>)> = config
         .vep_caches
         .iter()
-        .map(|c| (c.name.clone(), c.path.clone()))
+        .map(|c| (c.name.clone(), c.path.clone(), c.synonyms.clone()))
         .collect();
     let configured: HashSet<PathBuf> = config
         .vep_caches
@@ -454,7 +454,7 @@ fn register_vep_caches(
     let mut taken: HashSet<String> = catalog
         .schema_names()
         .into_iter()
-        .chain(wanted.iter().map(|(n, _)| n.clone()))
+        .chain(wanted.iter().map(|(n, _, _)| n.clone()))
         .collect();
     found.sort();
     for dir in found {
@@ -477,9 +477,9 @@ fn register_vep_caches(
             ));
         }
         taken.insert(name.clone());
-        wanted.push((name, dir));
+        wanted.push((name, dir, None));
     }
-    for (name, path) in wanted {
+    for (name, path, synonyms) in wanted {
         let schema = match catalog.schema(&name) {
             Some(s) => s,
             None => {
@@ -487,8 +487,8 @@ fn register_vep_caches(
                 catalog.schema(&name).expect("registered above")
             }
         };
-        let opened =
-            VepCache::open(&path).map_err(|e| format!("VEP cache {name}: {}", e.strip_backtrace()));
+        let opened = VepCache::open_configured(&path, synonyms.as_deref())
+            .map_err(|e| format!("VEP cache {name}: {}", e.strip_backtrace()));
         if let Err(e) = &opened {
             report.warnings.push(format!(
                 "{e} (its tables {name}.transcripts, ... will report this)"

@@ -106,6 +106,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--fasta", metavar="FA", help="reference FASTA (HGVS notations, as VEP's --fasta)"
     )
+    p.add_argument(
+        "--synonyms",
+        metavar="FILE",
+        help="chromosome synonyms (VEP's --synonyms; default: the cache's chr_synonyms.txt)",
+    )
 
 
 def vep_options(args: argparse.Namespace) -> list[str]:
@@ -171,6 +176,8 @@ class AnnotateSummary:
 def command_line(args: argparse.Namespace, options: Sequence[str]) -> str:
     """The run as a command, for the output's header (VEP writes its command line there)."""
     words = ["genoflight", "annotate", args.input, "--cache", args.cache]
+    if args.synonyms:
+        words += ["--synonyms", args.synonyms]
     if args.output:
         words += ["-o", args.output]
     if args.format:
@@ -206,7 +213,14 @@ def annotate(native: Any, args: argparse.Namespace) -> tuple[AnnotateSummary, Pa
         if not fasta.is_file():
             raise ValueError(f"--fasta {args.fasta}: no such file")
         tables = (TableEntry(name=FASTA_TABLE, path=fasta.resolve()),)
-    config = Config(tables=tables, vep_caches=(VepCache(name=CACHE_NAME, path=cache.resolve()),))
+    synonyms = None
+    if args.synonyms is not None:
+        synonyms = Path(args.synonyms).expanduser()
+        if not synonyms.is_file():
+            raise ValueError(f"--synonyms {args.synonyms}: no such file")
+        synonyms = synonyms.resolve()
+    served = VepCache(name=CACHE_NAME, path=cache.resolve(), synonyms=synonyms)
+    config = Config(tables=tables, vep_caches=(served,))
     command = command_line(args, options)
     report = native.annotate(
         config.to_native_json(),

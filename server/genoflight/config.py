@@ -85,6 +85,8 @@ class TableEntry:
 class VepCache:
     name: str
     path: Path
+    # VEP's --synonyms: a chromosome synonyms file instead of the cache's chr_synonyms.txt.
+    synonyms: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,8 @@ class Config:
                 yield f"tables[{i}].reference", t.reference
         for i, v in enumerate(self.vep_caches):
             yield f"vep_caches[{i}].path", v.path
+            if v.synonyms is not None:
+                yield f"vep_caches[{i}].synonyms", v.synonyms
         if self.tls is not None:
             yield "tls.cert", self.tls.cert
             yield "tls.key", self.tls.key
@@ -216,7 +220,10 @@ class Config:
                 }
                 for t in self.tables
             ],
-            "vep_caches": [{"name": v.name, "path": p(v.path)} for v in self.vep_caches],
+            "vep_caches": [
+                {"name": v.name, "path": p(v.path), "synonyms": p(v.synonyms)}
+                for v in self.vep_caches
+            ],
             "auth": {
                 "token_ttl_s": self.auth.token_ttl_s,
                 "users": [
@@ -484,10 +491,11 @@ class _Parser:
         names: dict[str, int] = {}
         for i, item in enumerate(self.array_of_tables(value, "vep_caches")):
             k = f"vep_caches[{i}]"
-            t = self.table(item, k, ("name", "path"))
+            t = self.table(item, k, ("name", "path", "synonyms"))
             cache = VepCache(
                 name=self.require(t, k, "name", self.string),
                 path=self.require(t, k, "path", self.path),
+                synonyms=self.get(t, k, "synonyms", self.path, None),
             )
             if cache.name in names:
                 raise self.error(

@@ -22,6 +22,7 @@ use super::layout::{
     CacheLayout, FileToRead, RegionFile, RegionKind, find_cache_dir, in_read_order,
 };
 use super::model::{MotifFeature, RegulatoryFeature, Transcript};
+use super::synonyms::Synonyms;
 use super::variation::{KnownVariant, VariationColumns};
 use crate::region::RegionFilter;
 use crate::text::{Region, TextSource};
@@ -140,13 +141,23 @@ impl VepCache {
     /// `info.txt`, or a species directory holding exactly one, or a cache
     /// converted by `genoflight build-cache`.
     pub fn open(path: &Path) -> Result<Arc<VepCache>> {
-        VepCache::open_with(path, DEFAULT_LRU_FILES)
+        VepCache::open_configured(path, None)
     }
 
-    /// As [`VepCache::open`], keeping up to `lru_files` decoded region files.
-    pub fn open_with(path: &Path, lru_files: usize) -> Result<Arc<VepCache>> {
+    /// As [`VepCache::open`], with the chromosome synonyms read from
+    /// `synonyms` (VEP's `--synonyms`) instead of the cache's own file.
+    pub fn open_configured(path: &Path, synonyms: Option<&Path>) -> Result<Arc<VepCache>> {
+        VepCache::open_with(path, DEFAULT_LRU_FILES, synonyms)
+    }
+
+    /// As [`VepCache::open_configured`], keeping up to `lru_files` decoded region files.
+    pub fn open_with(
+        path: &Path,
+        lru_files: usize,
+        synonyms: Option<&Path>,
+    ) -> Result<Arc<VepCache>> {
         let root = find_cache_dir(path).map_err(exec_err)?;
-        let (info, layout, converted) = if is_converted(&root) {
+        let (info, mut layout, converted) = if is_converted(&root) {
             let (store, info, layout) = ConvertedStore::open(&root).map_err(exec_err)?;
             (info, layout, Some(store))
         } else {
@@ -154,6 +165,15 @@ impl VepCache {
             let layout = CacheLayout::scan(&root, &info).map_err(exec_err)?;
             (info, layout, None)
         };
+        if let Some(file) = synonyms {
+            if !file.is_file() {
+                return Err(exec_err(format!(
+                    "chromosome synonyms {}: no such file",
+                    file.display()
+                )));
+            }
+            layout.synonyms = Synonyms::read_if_present(file).map_err(exec_err)?;
+        }
         let variation = Arc::new(VariationColumns::new(&info));
         Ok(Arc::new(VepCache {
             root,

@@ -377,7 +377,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn frameshift(&self) -> bool {
-        if self.partial_codon() {
+        if self.partial_codon() || self.stop_retained() {
             return false;
         }
         let (Some(cs), Some(ce)) = self.cds_se else {
@@ -435,9 +435,17 @@ impl<'a> Ctx<'a> {
         if !(self.increase || self.decrease) {
             return false;
         }
-        let Some((edited, cds, _)) = self.edited_utr_cds() else {
+        let Some((edited, cds, utr_len)) = self.edited_utr_cds() else {
             return false;
         };
+        // The same 5' UTR and still ATG after it: the start is kept.
+        if let Some(utr) = self.tx.five_utr.as_deref().filter(|u| !u.is_empty())
+            && utr_len <= edited.len()
+            && &edited[..utr_len] == utr
+            && substr(&edited, utr_len as i64, 3) == "ATG"
+        {
+            return false;
+        }
         if edited.len() < cds.len() {
             return true;
         }
@@ -556,27 +564,57 @@ impl<'a> Ctx<'a> {
         a.is_empty() && r.len() % 3 == 0
     }
 
+    /// VEP 115's stop_retained: never with a partial codon or a lost stop;
+    /// with an alt peptide, `ref_eq_alt_sequence`; otherwise an indel over
+    /// the stop codon that leaves it a stop.
     fn stop_retained(&self) -> bool {
-        let peps = self.pep_alleles();
-        match &peps {
-            Some((r, a)) if !a.is_empty() => {
-                if !a.starts_with('*') {
-                    return false;
-                }
-                if let (Some(p), Some(ts)) = (&self.tx.peptide, self.tl_se.0)
-                    && !p.is_empty()
-                    && ts > p.len() as i64
-                {
-                    return true;
-                }
-                !r.is_empty() && r.starts_with('*')
-            }
+        if self.partial_codon() || self.stop_lost() {
+            return false;
+        }
+        match self.pep_alleles() {
+            Some((r, a)) if !a.is_empty() => self.ref_eq_alt_sequence(&r, &a),
             _ => {
                 (self.increase || self.decrease)
                     && self.overlaps_stop_codon()
                     && !self.ins_del_stop_altered()
             }
         }
+    }
+
+    /// VariationEffect::ref_eq_alt_sequence as released in 115 (116 dropped
+    /// the first clause and made the second a test for a leading `*`): the
+    /// protein with the alt peptide in place keeps its stop when (1) the ref
+    /// peptide is the alt's first residue and the alt has a stop, (2) the
+    /// protein is unchanged but for fewer than 3 residues added at its end,
+    /// or (3) both peptides have their stop at the same place.
+    fn ref_eq_alt_sequence(&self, r: &str, a: &str) -> bool {
+        if r == "X" && a == "X" {
+            return false;
+        }
+        let (Some(seq), (Some(ts), Some(te))) = (self.tx.peptide.as_deref(), self.tl_se) else {
+            return false;
+        };
+        if ts > seq.len() as i64 && a.starts_with('*') {
+            return true;
+        }
+        if (a.get(..1) == Some(r) && a.contains('*'))
+            || (r.contains('*') && r.find('*') == a.find('*'))
+        {
+            return true;
+        }
+        // The protein with `a` in place of residues ts..te, compared with
+        // the reference without building it: its first len(seq) residues
+        // must be the reference, and it must be 1 or 2 residues longer.
+        let at = ((ts - 1).max(0) as usize).min(seq.len());
+        let upto = (at + (te - ts + 1).max(0) as usize).min(seq.len());
+        let added = (a.len() + at) as i64 - upto as i64;
+        if !(1..3).contains(&added) {
+            return false;
+        }
+        let mut mutated = a.bytes().chain(seq[upto..].bytes());
+        seq.as_bytes()[at..]
+            .iter()
+            .all(|&b| mutated.next() == Some(b))
     }
 
     fn stop_gained(&self) -> bool {
@@ -600,7 +638,12 @@ impl<'a> Ctx<'a> {
         let Some((r, a)) = self.pep_alleles() else {
             return false;
         };
-        if self.start_lost() || self.stop_lost() || self.stop_gained() || self.partial_codon() {
+        if self.start_lost()
+            || self.stop_lost()
+            || self.stop_gained()
+            || self.partial_codon()
+            || self.stop_retained()
+        {
             return false;
         }
         // Only length-preserving alleles: a frameshift's `X` is not a missense.

@@ -3,7 +3,7 @@
 //! each transcript's annotation view built once and kept.
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use datafusion::catalog::Session;
@@ -121,11 +121,19 @@ impl FeatureSource for CacheSource {
     }
 
     fn regulatory(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<Arc<RegulatoryFeature>>> {
-        self.cache.regulatory(chrom, start.max(1), end)
+        let mut found = self.cache.regulatory(chrom, start.max(1), end)?;
+        let mut seen = HashSet::new();
+        found.retain(|f| seen.insert(f.stable_id.clone()));
+        Ok(found)
     }
 
+    /// A region file can hold one motif twice (the test cache does: 166 of
+    /// 1,587); VEP's BaseRegFeat::merge_features keeps one per dbID.
     fn motifs(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<Arc<MotifFeature>>> {
-        self.cache.motifs(chrom, start.max(1), end)
+        let mut found = self.cache.motifs(chrom, start.max(1), end)?;
+        let mut seen = HashSet::new();
+        found.retain(|f| f.db_id.is_none_or(|id| seen.insert(id)));
+        Ok(found)
     }
 
     fn known_variants(&self, chrom: &str, start: i64, end: i64) -> Result<Vec<KnownVariant>> {
