@@ -249,6 +249,8 @@ def test_mitochondrial_names(refseq_with_synonyms: Path, tmp_path: Path) -> None
     vcf = tmp_path / "mt.vcf"
     names = ["M", "MT", "chrM", "NC_012920.1"]
     vcf.write_text(HEADER + "".join(f"{n}\t{pos}\tv_{n}\tT\tA\t.\t.\t.\n" for n in names))
+    given = tmp_path / "synonyms.txt"
+    given.write_text("MT chrM\n")
     config = write_config(
         tmp_path / "c.toml",
         {
@@ -256,6 +258,7 @@ def test_mitochondrial_names(refseq_with_synonyms: Path, tmp_path: Path) -> None
             "vep_caches": [
                 {"name": "plain", "path": str(REFSEQ)},
                 {"name": "syn", "path": str(refseq_with_synonyms)},
+                {"name": "given", "path": str(REFSEQ), "synonyms": str(given)},
             ],
         },
     )
@@ -263,6 +266,7 @@ def test_mitochondrial_names(refseq_with_synonyms: Path, tmp_path: Path) -> None
         sql = "SELECT id, \"Location\" FROM annotate_vep('mt', '{}')"
         plain = query(served.uri, sql.format("plain"))
         syn = query(served.uri, sql.format("syn"))
+        from_config = query(served.uri, sql.format("given"))
     located = lambda rows: {r["id"]: r["Location"] for r in rows}  # noqa: E731
     assert located(plain) == {"v_M": f"MT:{pos}", "v_MT": f"MT:{pos}"}
     assert located(syn) == {
@@ -271,3 +275,16 @@ def test_mitochondrial_names(refseq_with_synonyms: Path, tmp_path: Path) -> None
         "v_chrM": f"chrM:{pos}",
         "v_NC_012920.1": f"NC_012920.1:{pos}",
     }
+    # VEP's --synonyms: the config key and the annotate flag read the file given.
+    assert located(from_config) == {
+        "v_M": f"MT:{pos}",
+        "v_MT": f"MT:{pos}",
+        "v_chrM": f"chrM:{pos}",
+    }
+    out = tmp_path / "mt.txt"
+    proc = genoflight_cli("annotate", vcf, "--cache", REFSEQ, "--synonyms", given, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    ids = {line.split("\t")[0] for line in out.read_text().splitlines() if line[:1] != "#"}
+    assert ids == {"v_M", "v_MT", "v_chrM"}
+    missing = genoflight_cli("annotate", vcf, "--cache", REFSEQ, "--synonyms", tmp_path / "no")
+    assert missing.returncode == 2 and "--synonyms" in missing.stderr

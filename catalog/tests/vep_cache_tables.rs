@@ -51,6 +51,7 @@ fn cache(name: &str, path: PathBuf) -> VepCacheEntry {
     VepCacheEntry {
         name: name.into(),
         path,
+        synonyms: None,
     }
 }
 

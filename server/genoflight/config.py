@@ -221,7 +221,8 @@ class Config:
                 for t in self.tables
             ],
             "vep_caches": [
-                {"name": v.name, "path": p(v.path), "synonyms": p(v.synonyms)}
+                {"name": v.name, "path": p(v.path)}
+                | ({"synonyms": p(v.synonyms)} if v.synonyms is not None else {})
                 for v in self.vep_caches
             ],
             "auth": {
