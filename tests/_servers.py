@@ -72,6 +72,26 @@ def write_config(path: Path, sections: dict[str, Any]) -> Path:
     return path
 
 
+def write_vcf(path: Path, header: str, records: list[str]) -> Path:
+    """Tab-separated data ``records`` under ``header``, sorted by chromosome and position."""
+    body = sorted(records, key=lambda r: (r.split("\t")[0], int(r.split("\t")[1])))
+    path.write_text(header + "\n".join(body) + "\n", encoding="utf-8")
+    return path
+
+
+@contextmanager
+def serve_with_vep_cache(
+    log_dir: Path, cache: Path, tables: dict[str, Path] | None = None
+) -> Iterator[Served]:
+    """A server for the VEP cache at ``cache`` (named ``vep``) and the files in ``tables``."""
+    sections: dict[str, Any] = {}
+    if tables:
+        sections["tables"] = [{"name": n, "path": str(p)} for n, p in tables.items()]
+    sections["vep_caches"] = [{"name": "vep", "path": str(cache)}]
+    with serve(write_config(log_dir / "c.toml", sections), log_dir) as served:
+        yield served
+
+
 @contextmanager
 def serve(
     config: Path, log_dir: Path, *, admin: bool = False, scheme: str = "grpc", extra: tuple = ()

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _servers import Served, serve, write_config
+from _servers import Served, serve, serve_with_vep_cache, write_config, write_vcf
 from _support import SHARED_DATA, flight_sql_query, genoflight_cli, unavailable
 
 VEP = SHARED_DATA / "vep"
@@ -89,9 +89,7 @@ def records(pos: int, ref: str, alts: list[str], lonely_reg: dict[str, Any] | No
 def layout(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if not CACHE.is_dir():
         unavailable(f"shared VEP cache not found at {CACHE} (set GENOFLIGHT_SHARED_DATA)")
-    tmp = tmp_path_factory.mktemp("vep_inputs_cache")
-    config = write_config(tmp / "c.toml", {"vep_caches": [{"name": "vep", "path": str(CACHE)}]})
-    with serve(config, tmp) as served:
+    with serve_with_vep_cache(tmp_path_factory.mktemp("vep_inputs_cache"), CACHE) as served:
         # A regulatory feature more than 5 kb from every transcript: intergenic there.
         lonely = query(
             served.uri,
@@ -107,24 +105,14 @@ def layout(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def vcf(layout: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("vep_inputs") / "inputs.vcf"
     lines = records(layout["pos"], layout["ref"], layout["alts"], layout["lonely"])
-    body = sorted(lines, key=lambda r: int(r.split("\t")[1]))
-    path.write_text(HEADER + "\n".join(body) + "\n")
-    return path
+    return write_vcf(tmp_path_factory.mktemp("vep_inputs") / "inputs.vcf", HEADER, lines)
 
 
 @pytest.fixture(scope="module")
 def server(vcf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("vep_inputs_serve")
-    config = write_config(
-        tmp / "c.toml",
-        {
-            "tables": [{"name": "inputs", "path": str(vcf)}],
-            "vep_caches": [{"name": "vep", "path": str(CACHE)}],
-        },
-    )
-    with serve(config, tmp) as served:
+    with serve_with_vep_cache(tmp, CACHE, {"inputs": vcf}) as served:
         yield served
 
 

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _servers import Served, serve, write_config
+from _servers import Served, serve_with_vep_cache, write_vcf
 from _support import SHARED_DATA, flight_sql_query, unavailable
 
 CACHE = SHARED_DATA / "vep" / "cache" / "homo_sapiens" / "84_GRCh38"
@@ -68,9 +68,7 @@ def read_layout(uri: str) -> dict[str, Any]:
 def layout(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if not CACHE.is_dir():
         unavailable(f"shared VEP cache not found at {CACHE} (set GENOFLIGHT_SHARED_DATA)")
-    tmp = tmp_path_factory.mktemp("vep_sv_cache")
-    config = write_config(tmp / "c.toml", {"vep_caches": [{"name": "vep", "path": str(CACHE)}]})
-    with serve(config, tmp) as served:
+    with serve_with_vep_cache(tmp_path_factory.mktemp("vep_sv_cache"), CACHE) as served:
         return read_layout(served.uri)
 
 
@@ -108,17 +106,8 @@ def records(layout: dict[str, Any]) -> list[str]:
 def server(layout: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The cache and the SV VCF (table ``sv_input``), written into a temporary directory."""
     tmp = tmp_path_factory.mktemp("vep_sv")
-    vcf = tmp / "sv.vcf"
-    body = sorted(records(layout), key=lambda r: (r.split("\t")[0], int(r.split("\t")[1])))
-    vcf.write_text(HEADER + "\n".join(body) + "\n")
-    config = write_config(
-        tmp / "c.toml",
-        {
-            "tables": [{"name": "sv_input", "path": str(vcf)}],
-            "vep_caches": [{"name": "vep", "path": str(CACHE)}],
-        },
-    )
-    with serve(config, tmp) as served:
+    vcf = write_vcf(tmp / "sv.vcf", HEADER, records(layout))
+    with serve_with_vep_cache(tmp, CACHE, {"sv_input": vcf}) as served:
         yield served
 
 
