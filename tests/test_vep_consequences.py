@@ -5,7 +5,9 @@ regulatory feature, motifs), and each expectation follows ensembl-variation's co
 
 - the polypyrimidine tract is acceptor -3 to -17 (``_intron_effects``: intron_end-16 ..
   intron_end-2), so acceptor -10 is ``splice_polypyrimidine_tract_variant`` without
-  ``splice_region_variant`` (which reaches 8 bases into the intron);
+  ``splice_region_variant`` (which reaches 8 bases into the intron), and the term is not
+  given to a variant that overlaps an exon (ensembl-variation's own TranscriptVariation
+  tests: a deletion from intron_end-2 to intron_end+3 is acceptor, coding, intron);
 - with both alleles longer than one base, splice predicates see only the differing bases
   (``_get_differing_regions``: the XOR of the two, past the shorter one included), so
   ``GTAAG>GTA`` at a donor touches +4..+5 only: the 5th base, not the donor site;
@@ -74,7 +76,12 @@ def read_layout(uri: str) -> dict[str, Any]:
     motif += "AND seq IS NOT NULL AND binding_matrix_id IS NOT NULL ORDER BY start LIMIT 1"
     return {
         "tx": tx["stable_id"],
-        "intron": next(i for i in introns if i[1] - i[0] > 100),
+        # An intron between two coding exons.
+        "intron": next(
+            i
+            for i in introns
+            if i[1] - i[0] > 100 and tx["coding_start"] < i[0] and i[1] < tx["coding_end"]
+        ),
         "coding_start": tx["coding_start"],
         "cds_exon_end": cds_exon["end"],
         "reg": reg,
@@ -122,6 +129,8 @@ def records(layout: dict[str, Any]) -> list[str]:
         f"21\t{i_end - 9}\tppt_minus10\tC\tT\t.\t.\t.",
         f"21\t{i_end - 4}\tppt_minus5\tC\tT\t.\t.\t.",
         f"21\t{i_start}\tdonor_xor\tGTAAG\tGTA\t.\t.\t.",
+        # Deletes acceptor -3 .. exon +3 (ensembl-variation's own test: acceptor, coding, intron).
+        f"21\t{i_end - 3}\tacceptor_into_exon\tAAAAAAA\tA\t.\t.\t.",
         f"21\t{boundary}\tstop_ins\tA\tATAAC\t.\t.\t.",
         f"21\t{reg['start'] - 2}\treg_del\t{'A' * (reg_len + 4)}\tA\t.\t.\t.",
         f"21\t{mm['start'] + 3}\tmotif_del\tTG\tT\t.\t.\t.",
@@ -171,6 +180,11 @@ def test_polypyrimidine_tract_reaches_acceptor_minus_17(rows: list, layout: dict
     assert near["Consequence"] == (
         "splice_region_variant,splice_polypyrimidine_tract_variant,intron_variant"
     )
+
+
+def test_no_polypyrimidine_term_over_an_exon(rows: list, layout: dict) -> None:
+    r = row(rows, "acceptor_into_exon", layout["tx"])
+    assert r["Consequence"] == "splice_acceptor_variant,coding_sequence_variant,intron_variant"
 
 
 def test_splice_terms_see_only_the_differing_bases(rows: list, layout: dict) -> None:

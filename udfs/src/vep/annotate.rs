@@ -757,7 +757,13 @@ impl<'a> Ctx<'a> {
             }
     }
 
+    /// Never for a variant that overlaps an exon (its OverlapConsequence
+    /// excludes the `exon` pre-predicate, ensembl-variation PR #919): a
+    /// deletion from the tract into the exon is an acceptor variant only.
     fn polypyrimidine(&self) -> bool {
+        if self.exonic {
+            return false;
+        }
         if self.strand() >= 0 {
             self.ie.polypyrimidine
         } else {
