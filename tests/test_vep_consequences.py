@@ -128,6 +128,10 @@ def records(layout: dict[str, Any]) -> list[str]:
         f"21\t{cs + 1}\tatg_kept\tT\tTG\t.\t.\t.",
         f"21\t{i_end - 9}\tppt_minus10\tC\tT\t.\t.\t.",
         f"21\t{i_end - 4}\tppt_minus5\tC\tT\t.\t.\t.",
+        # Inserted between acceptor -3 and -2 (ensembl-variation's test: in the tract).
+        f"21\t{i_end - 2}\tppt_ins_minus3\tC\tCT\t.\t.\t.",
+        # Inserted between donor +2 and +3: splice region only, no donor region.
+        f"21\t{i_start + 1}\tdonor_ins_plus2\tC\tCA\t.\t.\t.",
         f"21\t{i_start}\tdonor_xor\tGTAAG\tGTA\t.\t.\t.",
         # Deletes acceptor -3 .. exon +3 (ensembl-variation's own test: acceptor, coding, intron).
         f"21\t{i_end - 3}\tacceptor_into_exon\tAAAAAAA\tA\t.\t.\t.",
@@ -185,6 +189,15 @@ def test_polypyrimidine_tract_reaches_acceptor_minus_17(rows: list, layout: dict
 def test_no_polypyrimidine_term_over_an_exon(rows: list, layout: dict) -> None:
     r = row(rows, "acceptor_into_exon", layout["tx"])
     assert r["Consequence"] == "splice_acceptor_variant,coding_sequence_variant,intron_variant"
+
+
+def test_insertions_at_the_tract_and_donor_edges(rows: list, layout: dict) -> None:
+    tract = row(rows, "ppt_ins_minus3", layout["tx"])
+    assert tract["Consequence"] == (
+        "splice_region_variant,splice_polypyrimidine_tract_variant,intron_variant"
+    )
+    donor = row(rows, "donor_ins_plus2", layout["tx"])
+    assert donor["Consequence"] == "splice_region_variant,intron_variant"
 
 
 def test_splice_terms_see_only_the_differing_bases(rows: list, layout: dict) -> None:

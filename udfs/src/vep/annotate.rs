@@ -253,10 +253,14 @@ impl<'a> Ctx<'a> {
                 ie.end_splice_site |= overlap(rs, re, iend - 1, iend);
                 ie.fifth_base |= overlap(rs, re, is + 4, is + 4);
                 ie.donor_region |= overlap(rs, re, is + 2, is + 5);
-                ie.polypyrimidine |= overlap(rs, re, iend - 16, iend - 2);
+                // An insertion touches the tract when either flanking base is
+                // in it (ensembl-variation's tests: one between acceptor -3
+                // and -2 is a polypyrimidine tract variant), unlike the donor terms.
+                let (lo, hi) = (rs.min(re), rs.max(re));
+                ie.polypyrimidine |= overlap(lo, hi, iend - 16, iend - 2);
                 ie.fifth_base_reverse |= overlap(rs, re, iend - 4, iend - 4);
                 ie.donor_region_reverse |= overlap(rs, re, iend - 5, iend - 2);
-                ie.polypyrimidine_reverse |= overlap(rs, re, is + 2, is + 16);
+                ie.polypyrimidine_reverse |= overlap(lo, hi, is + 2, is + 16);
                 // Reassigned per intron, as Ensembl does.
                 if !(ie.start_splice_site || ie.end_splice_site) {
                     ie.splice_region = intron_overlap(rs, re, is, iend, insertion);
