@@ -15,9 +15,15 @@ pub struct Synonyms(HashMap<String, Vec<String>>);
 impl Synonyms {
     /// Reads `path`; a missing file is no synonyms, an unreadable one an error.
     pub fn read_if_present(path: &Path) -> Result<Synonyms, String> {
-        if !path.is_file() {
-            return Ok(Synonyms::default());
+        if path.is_file() {
+            Synonyms::read(path)
+        } else {
+            Ok(Synonyms::default())
         }
+    }
+
+    /// Reads `path`, which must exist (a file the configuration names).
+    pub fn read(path: &Path) -> Result<Synonyms, String> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             format!(
                 "cannot read the chromosome synonyms {}: {e}",
@@ -50,10 +56,6 @@ impl Synonyms {
     pub fn of(&self, name: &str) -> &[String] {
         self.0.get(name).map(Vec::as_slice).unwrap_or_default()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -67,7 +69,12 @@ mod tests {
         assert_eq!(s.of("NC_000021.9"), ["21"]);
         assert_eq!(s.of("chrM"), ["MT"]);
         assert!(s.of("22").is_empty());
-        let missing = Synonyms::read_if_present(Path::new("/nonexistent/chr_synonyms.txt"));
-        assert!(missing.unwrap().is_empty());
+        let missing = Path::new("/nonexistent/chr_synonyms.txt");
+        assert_eq!(Synonyms::read_if_present(missing), Ok(Synonyms::default()));
+        assert!(
+            Synonyms::read(missing)
+                .unwrap_err()
+                .contains("/nonexistent/chr_synonyms.txt")
+        );
     }
 }

@@ -147,15 +147,6 @@ impl VepCache {
     /// As [`VepCache::open`], with the chromosome synonyms read from
     /// `synonyms` (VEP's `--synonyms`) instead of the cache's own file.
     pub fn open_configured(path: &Path, synonyms: Option<&Path>) -> Result<Arc<VepCache>> {
-        VepCache::open_with(path, DEFAULT_LRU_FILES, synonyms)
-    }
-
-    /// As [`VepCache::open_configured`], keeping up to `lru_files` decoded region files.
-    pub fn open_with(
-        path: &Path,
-        lru_files: usize,
-        synonyms: Option<&Path>,
-    ) -> Result<Arc<VepCache>> {
         let root = find_cache_dir(path).map_err(exec_err)?;
         let (info, mut layout, converted) = if is_converted(&root) {
             let (store, info, layout) = ConvertedStore::open(&root).map_err(exec_err)?;
@@ -166,13 +157,7 @@ impl VepCache {
             (info, layout, None)
         };
         if let Some(file) = synonyms {
-            if !file.is_file() {
-                return Err(exec_err(format!(
-                    "chromosome synonyms {}: no such file",
-                    file.display()
-                )));
-            }
-            layout.synonyms = Synonyms::read_if_present(file).map_err(exec_err)?;
+            layout.synonyms = Synonyms::read(file).map_err(exec_err)?;
         }
         let variation = Arc::new(VariationColumns::new(&info));
         Ok(Arc::new(VepCache {
@@ -181,7 +166,7 @@ impl VepCache {
             layout,
             variation,
             lru: Mutex::new(Lru {
-                capacity: lru_files.max(1),
+                capacity: DEFAULT_LRU_FILES,
                 entries: Vec::new(),
             }),
             all_vars: Mutex::new(HashMap::new()),

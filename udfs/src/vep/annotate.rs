@@ -3,6 +3,8 @@
 //! exon/intron numbers, DISTANCE, and the consequence predicates of
 //! Utils::VariationEffect with BaseTranscriptVariationAllele::_intron_effects.
 
+use std::cell::OnceCell;
+
 use super::codon::{reverse_complement, translate};
 use super::consequence::Term;
 use super::transcript::{Piece, TxView, ends, overlap, peptide_pieces};
@@ -116,6 +118,8 @@ struct Ctx<'a> {
     alt_codon: Option<String>,
     ref_pep: Option<String>,
     alt_pep: Option<String>,
+    /// stop_retained, which most coding predicates ask (VEP caches it too).
+    stop_retained: OnceCell<bool>,
 }
 
 impl<'a> Ctx<'a> {
@@ -162,6 +166,7 @@ impl<'a> Ctx<'a> {
             alt_codon: None,
             ref_pep: None,
             alt_pep: None,
+            stop_retained: OnceCell::new(),
         };
         ctx.ie = ctx.intron_effects(vf);
         let (r, a) = (ctx.ref_seq.clone(), ctx.alt_seq.clone());
@@ -572,6 +577,12 @@ impl<'a> Ctx<'a> {
     /// with an alt peptide, `ref_eq_alt_sequence`; otherwise an indel over
     /// the stop codon that leaves it a stop.
     fn stop_retained(&self) -> bool {
+        *self
+            .stop_retained
+            .get_or_init(|| self.stop_retained_uncached())
+    }
+
+    fn stop_retained_uncached(&self) -> bool {
         if self.partial_codon() || self.stop_lost() {
             return false;
         }

@@ -24,8 +24,9 @@ pub fn motif_fields(row: &mut OutRow, mf: &MotifFeature, v: &VepVariant, alt: &s
             && alt != "-"
             && start.is_some_and(|p| p >= 1 && p <= motif_len(mf) && informative(m, p));
         row.set("HIGH_INF_POS", Some(if high { "Y" } else { "N" }.into()));
+        // OutputFactory scores only alleles of A, C, G and T.
         let acgt = !alt.is_empty() && alt.bytes().all(|b| b"ACGT".contains(&b));
-        if let Some(delta) = score_delta(mf, m, v, alt).filter(|_| acgt) {
+        if acgt && let Some(delta) = score_delta(mf, m, v, alt) {
             row.set("MOTIF_SCORE_CHANGE", Some(format!("{delta:.3}")));
         }
     }
@@ -43,24 +44,27 @@ fn matrix_len(mf: &MotifFeature) -> i64 {
     }
 }
 
-/// MotifFeatureVariationAllele::motif_start: the variant's start in the
-/// motif, counted on the motif's strand; no lower bound (an indel reaching
-/// into the motif from before it gets 0 or less), none past the motif.
-fn motif_start(mf: &MotifFeature, v: &VepVariant) -> Option<i64> {
-    let mut p = v.start - mf.start + 1;
+/// A genomic position as a 1-based motif position on the motif's strand
+/// (unbounded: VEP's motif_start and motif_end bound it each on one side).
+fn on_motif(mf: &MotifFeature, pos: i64) -> i64 {
+    let p = pos - mf.start + 1;
     if mf.strand < 0 {
-        p = matrix_len(mf) - p + 1;
+        matrix_len(mf) - p + 1
+    } else {
+        p
     }
-    (p <= motif_len(mf)).then_some(p)
+}
+
+/// MotifFeatureVariationAllele::motif_start: the variant's start in the
+/// motif; no lower bound (an indel reaching into the motif from before it
+/// gets 0 or less), none past the motif.
+fn motif_start(mf: &MotifFeature, v: &VepVariant) -> Option<i64> {
+    Some(on_motif(mf, v.start)).filter(|&p| p <= motif_len(mf))
 }
 
 /// motif_end: the variant's end likewise; none before the motif.
 fn motif_end(mf: &MotifFeature, v: &VepVariant) -> Option<i64> {
-    let mut p = v.end - mf.start + 1;
-    if mf.strand < 0 {
-        p = matrix_len(mf) - p + 1;
-    }
-    (p >= 1).then_some(p)
+    Some(on_motif(mf, v.end)).filter(|&p| p >= 1)
 }
 
 /// The cached matrix holds frequencies; funcgen's Converter turns them into
@@ -124,11 +128,10 @@ fn on_motif_strand(mf: &MotifFeature, allele: &str) -> String {
 /// (on the minus strand that is the variant's last motif base, so a
 /// multi-base allele lands one further along).
 fn score_delta(mf: &MotifFeature, m: &BindingMatrix, v: &VepVariant, alt: &str) -> Option<f64> {
-    let mut allele = on_motif_strand(mf, alt);
-    let reference = on_motif_strand(mf, &v.ref_allele);
-    if allele == "-" || reference == "-" || allele.len() != reference.len() {
+    if alt == "-" || v.ref_allele == "-" || alt.len() != v.ref_allele.len() {
         return None;
     }
+    let mut allele = on_motif_strand(mf, alt);
     let (mut start, end) = (motif_start(mf, v)?, motif_end(mf, v)?);
     let seq = mf.seq.as_deref()?.to_ascii_uppercase();
     let n = seq.len() as i64;

@@ -45,13 +45,16 @@ pub struct Settings {
     pub canonical_only: bool,
 }
 
-/// Input identity as VEP writes it: the VCF ID (the first of `rs1;rs2`, as
-/// ensembl-io's get_IDs splits it), else `chrom_start_alleles`.
-pub fn uploaded_variation(id: Option<&str>, chrom: &str, v: &VepVariant) -> String {
-    match id
-        .and_then(|s| s.split(';').next())
+/// The variant's name from a VCF ID column: the first of `rs1;rs2`, as
+/// ensembl-io's get_IDs splits it; none for `.` or empty.
+pub fn first_id(id: Option<&str>) -> Option<&str> {
+    id.and_then(|s| s.split(';').next())
         .filter(|s| !s.is_empty() && *s != ".")
-    {
+}
+
+/// Input identity as VEP writes it: the VCF ID, else `chrom_start_alleles`.
+pub fn uploaded_variation(id: Option<&str>, chrom: &str, v: &VepVariant) -> String {
+    match first_id(id) {
         Some(id) => id.to_string(),
         None => format!("{chrom}_{}_{}", v.start, v.allele_string()),
     }

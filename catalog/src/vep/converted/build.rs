@@ -332,7 +332,6 @@ fn prepare_out_dir(out: &Path, root: &Path) -> Result<Option<Manifest>, String> 
     }
 }
 
-/// info.txt as the source has it (rewritten only when it differs).
 /// Copies `info.txt`, and the chromosome synonyms when the cache has them
 /// (annotation reads them as VEP does), unless the copy is already equal.
 fn copy_info(root: &Path, out: &Path) -> Result<(), String> {

@@ -9,7 +9,7 @@ use datafusion::common::Result;
 use super::super::annotate::{TvaRow, distance_to};
 use super::super::consequence::Term;
 use super::super::output::{OutRow, transcript_fields};
-use super::super::rows::{FeatureSource, Settings};
+use super::super::rows::{FeatureSource, Settings, first_id};
 use super::super::transcript::overlap;
 use super::effects::{
     flank_term, motif_terms, regulatory_terms, transcript_positions, transcript_terms,
@@ -18,10 +18,7 @@ use super::parse::SvVariant;
 
 /// `ID`, else `chrom_start_allele string` (Parser::validate_vf's name).
 pub fn sv_name(id: Option<&str>, chrom: &str, v: &SvVariant) -> String {
-    match id
-        .and_then(|s| s.split(';').next())
-        .filter(|s| !s.is_empty() && *s != ".")
-    {
+    match first_id(id) {
         Some(id) => id.to_string(),
         None => format!("{chrom}_{}_{}", v.start, v.allele_string),
     }
